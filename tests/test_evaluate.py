@@ -1,0 +1,204 @@
+"""The numba kernels against independent numpy and sympy evaluations."""
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hybridsr.evaluate import Dataset, Evaluator, ProgramBatch
+from hybridsr.expr import Constant, Individual, compile_tree
+
+NUMPY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+    "neg": np.negative, "square": np.square, "cube": lambda a: a * a * a, "sqrt": np.sqrt,
+    "exp": np.exp, "log": np.log, "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
+    "abs": np.abs, "inv": lambda a: 1.0 / a, "special": lambda a, b: np.cos(a) * (a + b),
+}
+
+
+def reference(tree, X):
+    """Evaluate node by node with numpy; also say whether any node went non-finite."""
+    stack, finite = [], True
+    with np.errstate(all="ignore"):
+        for node in reversed(tree):
+            if type(node) is Constant:
+                stack.append(np.full(X.shape[0], node.value))
+            elif node.arity == 0:
+                stack.append(X[:, int(node.name[1:])].copy())
+            else:
+                args = [stack.pop() for _ in range(node.arity)]
+                value = NUMPY[node.name](*args)
+                finite &= bool(np.all(np.isfinite(value)))
+                stack.append(value)
+    return stack[0], finite
+
+
+def grow(language, size, rng):
+    """A random prefix tree of about ``size`` nodes over every operator."""
+    ops = language.operator_set
+    if size <= 1:
+        if rng.random() < 0.6:
+            return [language.variable(int(rng.integers(language.n_features)))]
+        return [Constant(float(np.round(rng.normal(0, 2), 3)))]
+    if size == 2 or rng.random() < 0.35:
+        op = ops.unary[rng.integers(len(ops.unary))]
+        return [language.primitive(op.name)] + grow(language, size - 1, rng)
+    op = ops.binary[rng.integers(len(ops.binary))]
+    left = int(rng.integers(1, size - 1))
+    return [language.primitive(op.name)] + grow(language, left, rng) + grow(language, size - 1 - left, rng)
+
+
+@st.composite
+def tree_and_data(draw, language):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    tree = Individual(grow(language, draw(st.integers(1, 25)), rng))
+    n_rows = draw(st.integers(1, 40))
+    X = rng.uniform(-4, 4, size=(n_rows, language.n_features))
+    if draw(st.booleans()):
+        X[0, 0] = 0.0  # zeros exercise 0/0, log(0), 1/0
+    return tree, X
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_kernel_matches_numpy_node_by_node(data, full_language, full_evaluator):
+    tree, X = data.draw(tree_and_data(full_language))
+    expected, finite = reference(tree, X)
+    got = full_evaluator.predict(compile_tree(tree, full_language), Dataset.from_arrays(X))
+    if not finite:
+        assert np.all(np.isnan(got)), "a non-finite intermediate must make the candidate invalid"
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_kernel_matches_lambdified_sympy_form(data, full_language, full_evaluator):
+    tree, X = data.draw(tree_and_data(full_language))
+    got = full_evaluator.predict(compile_tree(tree, full_language), Dataset.from_arrays(X))
+    stack = []
+    for node in reversed(tree):
+        if type(node) is Constant:
+            stack.append(sympy.Float(node.value))
+        elif node.arity == 0:
+            stack.append(sympy.Symbol(node.name, real=True))
+        else:
+            args = [stack.pop() for _ in range(node.arity)]
+            stack.append(full_language.operator(node).to_sympy(*args))
+    symbols = [sympy.Symbol(f"x{i}", real=True) for i in range(3)]
+    with np.errstate(all="ignore"):
+        expected = np.broadcast_to(
+            np.asarray(sympy.lambdify(symbols, stack[0], "numpy")(*X.T), dtype=complex), got.shape)
+    # sympy reorders and cancels, so compare only where both sides are real and finite.
+    both = np.isfinite(got) & np.isfinite(expected) & (np.abs(expected.imag) == 0)
+    scale = np.maximum(1.0, np.abs(got[both]))
+    assert np.all(np.abs(got[both] - expected.real[both]) <= 1e-6 * scale)
+
+
+def test_domain_errors_make_the_candidate_invalid(full_language, full_evaluator):
+    P, x = full_language.primitive, full_language.variable(0)
+    data = Dataset.from_arrays(np.array([[-1.0, 0, 0], [2.0, 0, 0]]), np.zeros(2))
+    for tree in ([P("log"), x], [P("sqrt"), x], [P("/"), x, Constant(0.0)],
+                 [P("inv"), P("inv"), P("-"), x, x],  # 1/(1/0) is finite but went through inf
+                 [P("exp"), P("exp"), P("exp"), P("abs"), P("*"), Constant(100.0), x]):
+        program = compile_tree(Individual(tree), full_language)
+        assert np.isnan(full_evaluator.predict(program, data)).all()
+        assert full_evaluator.loss(program, data) == np.inf
+
+
+def test_constant_only_program_broadcasts(full_language, full_evaluator):
+    P = full_language.primitive
+    program = compile_tree(Individual([P("+"), Constant(1.5), P("sin"), Constant(0.0)]), full_language)
+    got = full_evaluator.predict(program, Dataset.from_arrays(np.zeros((4, 3))))
+    np.testing.assert_array_equal(got, np.full(4, 1.5))
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_losses_match_numpy(full_set, full_language, rng, loss, weighted):
+    evaluator = Evaluator(full_set, loss=loss, huber_delta=0.7)
+    P, x = full_language.primitive, full_language.variable
+    tree = Individual([P("*"), Constant(1.3), P("sin"), P("+"), x(0), x(1)])
+    X = rng.uniform(-2, 2, (50, 3))
+    y = rng.normal(size=50)
+    w = rng.uniform(0.1, 2, 50) if weighted else None
+    r = 1.3 * np.sin(X[:, 0] + X[:, 1]) - y
+    per_row = {"mse": r**2, "mae": np.abs(r),
+               "huber": np.where(np.abs(r) <= 0.7, 0.5 * r**2, 0.7 * (np.abs(r) - 0.35))}[loss]
+    expected = np.average(per_row, weights=w)
+    data = Dataset.from_arrays(X, y, w)
+    assert evaluator.loss(compile_tree(tree, full_language), data) == pytest.approx(expected, rel=1e-12)
+
+
+def test_batches_agree_with_single_calls(full_language, full_evaluator, rng):
+    trees = [Individual(grow(full_language, int(s), rng)) for s in rng.integers(1, 30, 60)]
+    programs = [compile_tree(t, full_language) for t in trees]
+    X = rng.uniform(-3, 3, (30, 3))
+    data = Dataset.from_arrays(X, rng.normal(size=30))
+    single = np.array([full_evaluator.loss(p, data) for p in programs])
+    np.testing.assert_array_equal(full_evaluator.losses(ProgramBatch(programs), data), single)
+    many = full_evaluator.predict_many(programs, data)
+    for row, p in zip(many, programs):
+        np.testing.assert_array_equal(row, full_evaluator.predict(p, data))
+
+
+def test_jacobian_matches_finite_differences(full_language, full_evaluator, rng):
+    P, x = full_language.primitive, full_language.variable
+    # c0 * sin(c1 * x0) + special(x1, c2) / (c3 + x2^c4)
+    tree = Individual([P("+"), P("*"), Constant(1.7), P("sin"), P("*"), Constant(0.8), x(0),
+                       P("/"), P("special"), x(1), Constant(0.3),
+                       P("+"), Constant(2.0), P("^"), x(2), Constant(1.5)])
+    X = rng.uniform(0.5, 2, (40, 3))
+    data = Dataset.from_arrays(X)
+    program = compile_tree(tree, full_language)
+    pred, jac, ok = full_evaluator.jacobian(program, data)
+    assert ok and jac.shape == (40, 5)
+    np.testing.assert_allclose(pred, full_evaluator.predict(program, data), rtol=1e-12)
+    c = program.constants
+    for j in range(len(c)):
+        h = 1e-6 * max(1.0, abs(c[j]))
+        up, down = c.copy(), c.copy()
+        up[j] += h
+        down[j] -= h
+        fd = (full_evaluator.predict(program, data, up) - full_evaluator.predict(program, data, down)) / (2 * h)
+        np.testing.assert_allclose(jac[:, j], fd, rtol=1e-5, atol=1e-7)
+
+
+def test_jacobian_skips_partials_of_constant_free_subtrees(full_language, full_evaluator):
+    # d(x0^x1)/d(x1) needs log(x0), NaN for x0 < 0; x1 holds no constant, so it is never asked for.
+    P, x = full_language.primitive, full_language.variable
+    tree = Individual([P("*"), Constant(2.0), P("^"), x(0), x(1)])
+    data = Dataset.from_arrays(np.array([[-2.0, 3.0, 0], [3.0, 2.0, 0]]))
+    pred, jac, ok = full_evaluator.jacobian(compile_tree(tree, full_language), data)
+    assert ok
+    np.testing.assert_allclose(pred, [-16.0, 18.0])
+    np.testing.assert_allclose(jac[:, 0], [-8.0, 9.0])
+
+
+def test_jacobian_reports_non_finite_derivatives(full_language, full_evaluator):
+    P, x = full_language.primitive, full_language.variable
+    tree = Individual([P("^"), x(0), Constant(2.0)])  # d/dc x^c = x^c log(x): NaN at x < 0
+    data = Dataset.from_arrays(np.array([[-2.0, 0, 0], [3.0, 0, 0]]))
+    pred, jac, ok = full_evaluator.jacobian(compile_tree(tree, full_language), data)
+    np.testing.assert_allclose(pred, [4.0, 9.0])
+    assert not ok
+
+
+@pytest.mark.parametrize("X, y, w, message", [
+    (np.array([[np.nan]]), np.zeros(1), None, "X contains NaN"),
+    (np.ones((3, 1)), np.array([1.0, np.inf, 0]), None, "y contains NaN"),
+    (np.ones((3, 1)), np.zeros(2), None, "3 rows but y has 2"),
+    (np.ones((0, 1)), np.zeros(0), None, "empty"),
+    (np.ones((3, 1, 1)), np.zeros(3), None, "2-D"),
+    (np.ones((3, 1)), np.zeros(3), np.array([1.0, -1, 1]), "non-negative"),
+])
+def test_dataset_rejects_bad_input(X, y, w, message):
+    with pytest.raises(ValueError) as info:
+        Dataset.from_arrays(X, y, w)
+    assert message in str(info.value)
+
+
+def test_unknown_loss_is_rejected(full_set):
+    with pytest.raises(ValueError, match="unknown loss 'l2'"):
+        Evaluator(full_set, loss="l2")
