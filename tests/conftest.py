@@ -6,6 +6,7 @@ afterwards), so tests reuse these instead of building their own.
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from hybridsr.evaluate import Evaluator
 from hybridsr.expr import Language
@@ -35,3 +36,8 @@ def full_evaluator(full_set):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+# The same examples on every run, so CI results do not depend on luck.
+settings.register_profile("hybridsr", derandomize=True, deadline=None)
+settings.load_profile("hybridsr")
