@@ -1,0 +1,67 @@
+"""Bottom-up walks over prefix-ordered trees, without recursion.
+
+Every conversion of a tree (to sympy, to text, to LaTeX, folding constants)
+combines the results of a node's arguments into the node's own result. They
+all share :func:`reduce_tree`, which walks the prefix list backwards with a
+stack, as :func:`~hybridsr.expr.tree.compile_tree` does, so deep trees never
+meet Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence, TypeVar
+
+from deap import gp
+
+from .tree import Constant
+
+__all__ = ["reduce_tree", "is_constant"]
+
+T = TypeVar("T")
+
+
+def is_constant(node) -> bool:
+    """Whether a tree node is a :class:`~hybridsr.expr.tree.Constant` leaf."""
+    return type(node) is Constant
+
+
+def reduce_tree(
+    tree: Sequence,
+    on_leaf: Callable[[gp.Terminal], T],
+    on_operator: Callable[[gp.Primitive, list[T]], T],
+) -> T:
+    """Combine a tree's nodes bottom-up into one result.
+
+    Parameters
+    ----------
+    tree : sequence of DEAP nodes
+        A tree in prefix order (an :class:`~hybridsr.expr.tree.Individual`
+        or a plain list of nodes).
+    on_leaf : callable
+        ``on_leaf(terminal)`` gives the result of a leaf (variable or constant).
+    on_operator : callable
+        ``on_operator(primitive, arguments)`` gives the result of an operator
+        node from its arguments' results, first argument first.
+
+    Returns
+    -------
+    The result of the root node.
+
+    Raises
+    ------
+    ValueError
+        When the nodes do not form exactly one tree.
+    """
+    stack: list = []
+    for node in reversed(tree):
+        if node.arity:
+            if len(stack) < node.arity:
+                raise ValueError(f"malformed tree: {node.name!r} lacks arguments")
+            # Walking backwards leaves the first argument on top of the stack.
+            arguments = [stack.pop() for _ in range(node.arity)]
+            stack.append(on_operator(node, arguments))
+        else:
+            stack.append(on_leaf(node))
+    if len(stack) != 1:
+        raise ValueError(f"malformed tree: {len(stack)} subtrees instead of one")
+    return stack[0]
