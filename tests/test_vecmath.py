@@ -28,7 +28,6 @@ def columns():
     x = np.linspace(0.5, 1.5, 8)
     for helper in helpers.values():
         helper(x, np.empty_like(x), x.size)
-        helper(x.copy(), x.copy(), x.size)  # the in-place path is a separate specialisation
     return helpers
 
 
@@ -150,7 +149,7 @@ def test_huge_trig_arguments_flag_nan_and_the_column_falls_back_to_libm(columns,
     assert not columns[name](x, np.empty_like(x), x.size)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ["log", "sin"])  # each in-place loop is another compilation
 def test_in_place_evaluation_equals_out_of_place(columns, name):
     x = samples(name, np.random.default_rng(11))[::97].copy()
     expected = evaluate(columns[name], x)
@@ -171,7 +170,7 @@ def test_the_result_reports_whether_every_value_is_finite(columns):
 
 
 def test_a_kernel_loop_calling_them_is_vectorised():
-    @njit(cache=False, error_model="numpy", fastmath={"reassoc", "contract", "nsz", "arcp"})
+    @njit(cache=False, error_model="numpy", fastmath={"reassoc", "contract", "nsz"})
     def loop(src, dst, n):
         acc = 0.0
         for i in range(n):

@@ -82,9 +82,9 @@ def _scalar(func):
 
 
 def _column(func):
-    """Compile a column loop with the flags of the generated kernels."""
+    """Compile a column loop with the flags of the generated kernels (codegen._FASTMATH)."""
     return njit(cache=True, nogil=True, error_model="numpy",
-                fastmath={"reassoc", "contract", "nsz", "arcp"})(func)
+                fastmath={"reassoc", "contract", "nsz"})(func)
 
 
 # ---------------------------------------------------------------------------
@@ -276,7 +276,7 @@ _PIO2_2 = float.fromhex("0x1.0b4611a6p-34")
 _PIO2_3 = float.fromhex("0x1.3198a2ep-69")
 _PIO2_4 = float.fromhex("0x1.b839a252049c1p-104")
 TRIG_LIMIT = 1.6e6
-"""Largest |x| that ``vsin``, ``vcos`` and ``vtan`` reduce exactly (k < 2^20); they give nan beyond."""
+"""Largest |x| that ``vsin``, ``vcos`` and ``vtan`` reduce exactly; they give nan beyond."""
 
 
 @_scalar

@@ -43,7 +43,7 @@ from ..operators import BUILTIN_OPERATORS, OPERATOR_ALIASES
 from .traversal import is_constant, reduce_tree
 from .tree import Constant, Individual, Language
 
-__all__ = ["tree_to_sympy", "sympy_to_tree", "parse_expression", "variable_symbols"]
+__all__ = ["tree_to_sympy", "sympy_to_tree", "parse_expression", "variable_symbols", "real_abs"]
 
 #: sympy functions that have a built-in operator of the same meaning.
 _SYMPY_FUNCTIONS: Mapping[type, str] = MappingProxyType({
@@ -117,14 +117,7 @@ def tree_to_sympy(tree: Sequence, language: Language, *, use_variable_names: boo
 
     def operator(node, arguments) -> sympy.Expr:
         op = language.operator(node)
-        argument = arguments[0]
-        if op.name == "abs" and not argument.is_number:
-            # Trees compute in real numbers, but to sympy sqrt(x) may be
-            # complex, and evaluating Abs would expand it (and any Abs below
-            # it) into re(), im() and atan2(). The rewrites in simplify still
-            # evaluate it where that helps.
-            return sympy.Abs(argument, evaluate=False)
-        result = op.to_sympy(*arguments)
+        result = real_abs(*arguments) if op.name == "abs" else op.to_sympy(*arguments)
         if result.has(sympy.I, sympy.zoo):
             # The arguments were real, so sympy has found this value to be
             # imaginary (sqrt(-2.0), log(-exp(x)), 1/0.0): NaN to the kernels.
@@ -135,6 +128,18 @@ def tree_to_sympy(tree: Sequence, language: Language, *, use_variable_names: boo
     return reduce_tree(tree, leaf, operator)
 
 
+def real_abs(argument: sympy.Expr) -> sympy.Expr:
+    """``Abs(argument)``, left unevaluated unless the argument is a number.
+
+    Trees compute in real numbers, but to sympy ``sqrt(x)`` may be complex,
+    and evaluating ``Abs`` would expand it (and every ``Abs`` below it) into
+    ``re``, ``im`` and ``atan2``, which no operator writes.
+    """
+    if argument.is_number:
+        return sympy.Abs(argument)
+    return sympy.Abs(argument, evaluate=False)
+
+
 def parse_expression(text: str, language: Language) -> sympy.Expr:
     """Parse a formula written in PySR's or Python's notation.
 
@@ -142,8 +147,9 @@ def parse_expression(text: str, language: Language) -> sympy.Expr:
     are known (display names win where they clash), as real symbols; ``^``
     means power; operator names such as ``square`` or a custom operator's
     name parse as undefined functions that :func:`sympy_to_tree` maps back to
-    the operators. Like ``sympy.parse_expr`` this evaluates the text as
-    Python, so parse only formulas you trust.
+    the operators; ``abs`` stays unevaluated as in :func:`real_abs`. Like
+    ``sympy.parse_expr`` this evaluates the text as Python, so parse only
+    formulas you trust.
 
     Raises
     ------
@@ -153,6 +159,7 @@ def parse_expression(text: str, language: Language) -> sympy.Expr:
     namespace = {name: sympy.Function(name) for name in _OPERATOR_FUNCTION_NAMES}
     namespace.update({op.name: sympy.Function(op.name) for op in language.operator_set.operators
                       if op.definition is not None})
+    namespace.update(abs=real_abs, Abs=real_abs)
     namespace.update({name: sympy.Symbol(name, real=True) for name in _variable_indices(language)})
     try:
         expression = parse_expr(text, local_dict=namespace,

@@ -1,0 +1,131 @@
+"""Constant folding and sympy-backed simplification keep values and never grow trees."""
+
+import math
+
+import numpy as np
+import pytest
+from deap import gp
+from hypothesis import HealthCheck, given, settings
+from strategies import sample_points, trees
+
+from hybridsr.expr import (Constant, Individual, Language, complexity, evaluate_tree,
+                           fold_constants, simplify_tree, to_string)
+from hybridsr.operators import OperatorSet
+
+LANGUAGE = Language(OperatorSet.from_spec(
+    ("+", "-", "*", "/", "^"),
+    ("neg", "square", "cube", "sqrt", "exp", "log", "sin", "cos", "abs", "inv")), 3)
+P, x = LANGUAGE.primitive, LANGUAGE.variable
+
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def values(tree, X):
+    """The tree at the rows of X through DEAP's own compile path."""
+    with np.errstate(all="ignore"):
+        return np.broadcast_to(gp.compile(tree, LANGUAGE.pset)(*X.T), (len(X),)).astype(float)
+
+
+def test_fold_constant_subtree():
+    tree = Individual([P("*"), P("+"), Constant(2.0), Constant(3.0), x(0)])
+    folded = fold_constants(tree, LANGUAGE)
+    assert list(folded) == [P("*"), Constant(5.0), x(0)]
+    X = sample_points(LANGUAGE)
+    np.testing.assert_array_equal(values(folded, X), values(tree, X))
+
+
+def test_fold_nested_and_leaves_input_alone():
+    tree = Individual([P("+"), P("sin"), Constant(1.0), P("*"), x(1), P("*"), Constant(2.0),
+                       P("exp"), Constant(0.0)])
+    original = list(tree)
+    folded = fold_constants(tree, LANGUAGE)
+    assert to_string(folded, LANGUAGE) == f"({math.sin(1.0)!r} + (x1 * 2.0))"
+    assert list(tree) == original
+
+
+@pytest.mark.parametrize("invalid", [
+    lambda: [P("log"), Constant(-1.0)],
+    lambda: [P("sqrt"), Constant(-2.0)],
+    lambda: [P("/"), Constant(1.0), Constant(0.0)],
+    lambda: [P("exp"), Constant(1000.0)],
+])
+def test_non_finite_subtrees_stay_unfolded(invalid):
+    nodes = invalid()
+    tree = Individual([P("+"), x(0), P("cos"), *nodes])
+    assert list(fold_constants(tree, LANGUAGE)) == [P("+"), x(0), P("cos"), *nodes]
+
+
+def test_fold_handles_custom_operators():
+    language = Language(OperatorSet.from_spec(("+", "f(a, b) = a * b + 1"), ()), 1)
+    tree = Individual([language.primitive("+"), language.primitive("f"), Constant(2.0),
+                       Constant(3.0), language.variable(0)])
+    assert list(fold_constants(tree, language)) == [language.primitive("+"), Constant(7.0),
+                                                    language.variable(0)]
+
+
+@PROPERTY
+@given(trees(LANGUAGE, max_size=20, constant_probability=0.5))
+def test_folding_keeps_values_and_validity(tree):
+    X = sample_points(LANGUAGE)
+    folded = fold_constants(tree, LANGUAGE)
+    before, after = values(tree, X), values(folded, X)
+    assert len(folded) <= len(tree)
+    np.testing.assert_array_equal(np.isfinite(after), np.isfinite(before))
+    finite = np.isfinite(before)
+    np.testing.assert_allclose(after[finite], before[finite], rtol=1e-12)
+
+
+def test_simplify_x_plus_x():
+    tree = Individual([P("+"), x(0), x(0)])
+    simpler = simplify_tree(tree, LANGUAGE)
+    assert complexity(simpler, LANGUAGE) <= complexity(tree, LANGUAGE)
+    X = sample_points(LANGUAGE)
+    np.testing.assert_allclose(values(simpler, X), values(tree, X))
+
+
+@pytest.mark.parametrize("nodes, expected", [
+    (lambda: [P("-"), x(0), x(0)], "0.0"),
+    (lambda: [P("/"), P("*"), x(0), x(1), x(1)], "x0"),
+    (lambda: [P("+"), P("*"), Constant(2.0), x(0), P("*"), Constant(3.0), x(0)], "(5.0 * x0)"),
+    (lambda: [P("log"), P("exp"), x(2)], "x2"),
+    (lambda: [P("*"), P("+"), Constant(1.0), Constant(2.0), P("sin"), x(0)], "(3.0 * sin(x0))"),
+])
+def test_simplify_finds_the_short_form(nodes, expected):
+    assert to_string(simplify_tree(Individual(nodes()), LANGUAGE), LANGUAGE) == expected
+
+
+def test_simplify_keeps_a_tree_it_cannot_shorten():
+    tree = Individual([P("+"), P("sin"), x(0), P("*"), x(1), x(2)])
+    assert list(simplify_tree(tree, LANGUAGE)) == list(tree)
+
+
+def test_simplify_returns_the_input_when_the_short_form_is_not_expressible():
+    language = Language(OperatorSet.from_spec(("+", "-"), ("sin",)), 1)
+    # sympy writes x + x as 2*x, which needs '*'.
+    tree = Individual([language.primitive("+"), language.variable(0), language.variable(0)])
+    assert list(simplify_tree(tree, language)) == list(tree)
+
+
+def test_simplify_with_zero_timeout_still_answers():
+    tree = Individual([P("+"), x(0), x(0)])
+    result = simplify_tree(tree, LANGUAGE, timeout=0.0)
+    assert complexity(result, LANGUAGE) <= complexity(tree, LANGUAGE)
+
+
+@PROPERTY
+@given(trees(LANGUAGE, max_size=16, constant_probability=0.4))
+def test_simplify_never_grows_and_keeps_values(tree):
+    simpler = simplify_tree(tree, LANGUAGE, rng=np.random.default_rng(1))
+    assert complexity(simpler, LANGUAGE) <= complexity(tree, LANGUAGE)
+    X = sample_points(LANGUAGE)
+    before, after = evaluate_tree(tree, LANGUAGE, X), evaluate_tree(simpler, LANGUAGE, X)
+    if np.isfinite(before).all():
+        # Equal where the input is valid everywhere; sympy's reordering only moves rounding.
+        scale = np.maximum(1.0, np.abs(before))
+        assert np.all(np.abs(after - before) <= 1e-6 * scale)
+
+
+def test_evaluate_tree_matches_deap_compile():
+    tree = Individual([P("+"), P("*"), Constant(1.5), x(0), P("sqrt"), x(1)])
+    X = sample_points(LANGUAGE)
+    np.testing.assert_array_equal(evaluate_tree(tree, LANGUAGE, X), values(tree, X))
