@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from hybridsr.expr import Individual, Language, random_tree, variable_symbols
 
-# Relative change of the inputs used to find points where a formula is
+# Relative change of inputs and constants used to find points where a formula is
 # ill-conditioned (sin of a huge argument): there, rewriting it in another
 # but equal form legitimately changes the last digits by a lot.
 _NUDGE = 1e-11
-_STABLE_RTOL = 1e-6
+_STABLE_RTOL = 1e-8  # condition numbers up to 1000
 
 
 @st.composite
@@ -37,7 +37,7 @@ def trees(
 
 
 def sample_points(language: Language, n_points: int = 64, seed: int = 7) -> np.ndarray:
-    """Points in [-3, 3] for every feature, with zeros and negatives to hit domain errors."""
+    """Points in [-3, 3] for every feature; the negatives take sqrt and log out of their domain."""
     return np.random.default_rng(seed).uniform(-3.0, 3.0, (n_points, language.n_features))
 
 
@@ -51,10 +51,18 @@ def sympy_values(expr: sympy.Expr, language: Language, X: np.ndarray) -> np.ndar
 
 
 def stable_points(expr: sympy.Expr, language: Language, X: np.ndarray) -> np.ndarray:
-    """Mask of the rows where ``expr`` is finite and barely moves when the inputs are nudged."""
-    # Each input moves its own way: a common factor would leave x/y unmoved.
-    directions = np.random.default_rng(0).uniform(-1.0, 1.0, size=X.shape)
+    """Mask of the rows where ``expr`` is finite and barely moves when nudged.
+
+    Both the inputs and the float constants are nudged, each its own way (a
+    common factor would leave ``x/y`` unmoved), since rounding differences
+    enter through either.
+    """
+    rng = np.random.default_rng(0)
+    floats = sorted(expr.atoms(sympy.Float), key=float)
+    nudged_expr = expr.xreplace(
+        {f: sympy.Float(float(f) * (1 + _NUDGE * rng.uniform(-1.0, 1.0))) for f in floats})
+    nudged_X = X * (1 + _NUDGE * rng.uniform(-1.0, 1.0, size=X.shape))
     here = sympy_values(expr, language, X)
-    nudged = sympy_values(expr, language, X * (1 + _NUDGE * directions))
+    nudged = sympy_values(nudged_expr, language, nudged_X)
     with np.errstate(all="ignore"):
         return np.isfinite(here) & (np.abs(here - nudged) <= _STABLE_RTOL * np.abs(here))

@@ -9,8 +9,8 @@ from deap import gp
 from hypothesis import HealthCheck, given, settings
 from strategies import sample_points, stable_points, sympy_values, trees
 
-from hybridsr.expr import (Constant, Individual, Language, sympy_to_tree, to_string,
-                           tree_to_sympy, variable_symbols)
+from hybridsr.expr import (Constant, Individual, Language, evaluate_tree, sympy_to_tree,
+                           to_string, tree_to_sympy, variable_symbols)
 from hybridsr.operators import OperatorSet
 
 SPECIAL = "special(x, y) = cos(x) * (x + y)"
@@ -162,10 +162,28 @@ def test_unknown_symbols_list_the_variables():
 
 
 def test_non_real_numbers_are_rejected():
+    x = sympy.Symbol("x", real=True)
     with pytest.raises(ValueError, match="non-real"):
-        sympy_to_tree("sqrt(-2) * x", NAMED_LANGUAGE)
+        sympy_to_tree(sympy.sqrt(-2) * x, NAMED_LANGUAGE)
+
+
+def test_text_is_evaluated_in_real_numbers():
+    # sympy alone would turn cos(sqrt(-0.5*exp(-x))) into a real cosh(...);
+    # the kernels give NaN there, and so does the parsed tree.
+    tree = sympy_to_tree("cos(sqrt(-0.5 / exp(x)))", NAMED_LANGUAGE)
+    assert len(tree) == 1 and math.isnan(tree[0].value)
+    # abs stays abs instead of expanding into re() and im() of a complex sqrt.
+    language = language_with(["*"], ["abs", "sqrt"], names=("x",))
+    assert to_string(sympy_to_tree("abs(sqrt(x))", language), language) == "abs(sqrt(x))"
 
 
 def test_unparsable_text_is_a_value_error():
     with pytest.raises(ValueError, match="cannot parse"):
         sympy_to_tree("x +* y", NAMED_LANGUAGE)
+
+
+def test_display_names_win_over_clashing_internal_names():
+    language = language_with(["+", "*"], n_features=2, names=("x1", "x0"))
+    tree = sympy_to_tree("x1 + 2*x0", language)
+    # Feature 0 is shown as x1 and feature 1 as x0.
+    assert evaluate_tree(tree, language, np.array([[1.0, 10.0]]))[0] == 21.0

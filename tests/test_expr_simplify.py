@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from deap import gp
 from hypothesis import HealthCheck, given, settings
-from strategies import sample_points, trees
+from strategies import sample_points, stable_points, trees
 
 from hybridsr.expr import (Constant, Individual, Language, complexity, evaluate_tree,
-                           fold_constants, simplify_tree, to_string)
+                           fold_constants, simplify_tree, to_string, tree_to_sympy)
 from hybridsr.operators import OperatorSet
 
 LANGUAGE = Language(OperatorSet.from_spec(
@@ -120,12 +120,24 @@ def test_simplify_never_grows_and_keeps_values(tree):
     X = sample_points(LANGUAGE)
     before, after = evaluate_tree(tree, LANGUAGE, X), evaluate_tree(simpler, LANGUAGE, X)
     if np.isfinite(before).all():
-        # Equal where the input is valid everywhere; sympy's reordering only moves rounding.
-        scale = np.maximum(1.0, np.abs(before))
-        assert np.all(np.abs(after - before) <= 1e-6 * scale)
+        # Where the input is valid everywhere the two agree, up to rounding
+        # that sympy's reordering moves and ill-conditioned points magnify.
+        stable = stable_points(tree_to_sympy(tree, LANGUAGE), LANGUAGE, X)
+        scale = np.maximum(1.0, np.abs(before[stable]))
+        assert np.all(np.abs(after[stable] - before[stable]) <= 1e-6 * scale)
 
 
 def test_evaluate_tree_matches_deap_compile():
     tree = Individual([P("+"), P("*"), Constant(1.5), x(0), P("sqrt"), x(1)])
     X = sample_points(LANGUAGE)
     np.testing.assert_array_equal(evaluate_tree(tree, LANGUAGE, X), values(tree, X))
+
+
+def test_simplify_keeps_variables_apart_when_display_names_clash():
+    # Display names win over internal ones: here "x1" is feature 0.
+    language = Language(OperatorSet.from_spec(("+", "*"), ()), 2, ("x1", "x0"))
+    first = language.variable(0)
+    tree = Individual([language.primitive("+"), language.primitive("+"), first, first, first])
+    simpler = simplify_tree(tree, language)
+    assert to_string(simpler, language) == "(3.0 * x1)"
+    assert simpler[2] is first

@@ -70,7 +70,8 @@ def evaluate_tree(tree: Sequence, language: Language, X: np.ndarray) -> np.ndarr
         return np.broadcast_to(values, (len(X),))
 
     with np.errstate(all="ignore"):
-        return reduce_tree(tree, leaf, operator)
+        # A copy, so that a tree of one variable never hands out a view of X.
+        return np.array(reduce_tree(tree, leaf, operator), dtype=np.float64)
 
 
 def fold_constants(tree: Sequence, language: Language) -> Individual:
@@ -127,8 +128,10 @@ def simplify_tree(
     tree : Individual or sequence of DEAP nodes
     language : Language
     timeout : float, optional
-        Seconds after which no further rewrite is started. A sympy call that
-        has started is not interrupted, so this bounds the work only softly.
+        Seconds after which no further rewrite or conversion is started. A
+        sympy call that has started is not interrupted (the conversion to
+        sympy alone can take a second for deeply nested trigonometry), so
+        this bounds the work only softly.
     rng : numpy.random.Generator, optional
         Draws the check points; by default a generator seeded with 0, so the
         result does not depend on global state.
@@ -168,7 +171,8 @@ def _apply(function, values: list[float]) -> float | None:
 def _candidates(tree: Individual, language: Language, deadline: float):
     """Trees for sympy's forms of ``tree`` that the language can write, folded."""
     try:
-        expression = tree_to_sympy(tree, language, use_variable_names=False)
+        # Display names, because sympy_to_tree lets them win over clashing x0 .. names.
+        expression = tree_to_sympy(tree, language)
     except Exception:  # sympy can fail in many ways on odd constants; then nothing simplifies
         return
     forms = [expression]
@@ -181,7 +185,7 @@ def _candidates(tree: Individual, language: Language, deadline: float):
             continue
     seen = set()
     for form in forms:
-        if form in seen:
+        if form in seen or time.monotonic() > deadline:
             continue
         seen.add(form)
         try:

@@ -22,6 +22,11 @@ keeps sums, products and powers n-ary and writes ``x - y`` as
 * every number-valued subexpression (``3``, ``1/2``, ``pi``, ``sqrt(2)``)
   becomes one :class:`~hybridsr.expr.tree.Constant`.
 
+Trees compute in real numbers, sympy in complex ones. Both directions
+therefore evaluate node by node with two corrections: a value that sympy
+finds imaginary becomes NaN (as in the kernels), and ``Abs`` stays
+unevaluated rather than expanding into ``re`` and ``im``.
+
 Custom operators are not recognised inside their expansions; they are only
 used where the formula names them (``special(x0, x1)`` in a string, or an
 undefined sympy function called ``special``).
@@ -39,11 +44,11 @@ import sympy
 from sympy.core.function import AppliedUndef
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 
-from ..operators import BUILTIN_OPERATORS, OPERATOR_ALIASES
+from ..operators import BUILTIN_OPERATORS, OPERATOR_ALIASES, Operator
 from .traversal import is_constant, reduce_tree
 from .tree import Constant, Individual, Language
 
-__all__ = ["tree_to_sympy", "sympy_to_tree", "parse_expression", "variable_symbols", "real_abs"]
+__all__ = ["tree_to_sympy", "sympy_to_tree", "parse_expression", "variable_symbols"]
 
 #: sympy functions that have a built-in operator of the same meaning.
 _SYMPY_FUNCTIONS: Mapping[type, str] = MappingProxyType({
@@ -117,18 +122,12 @@ def tree_to_sympy(tree: Sequence, language: Language, *, use_variable_names: boo
 
     def operator(node, arguments) -> sympy.Expr:
         op = language.operator(node)
-        result = real_abs(*arguments) if op.name == "abs" else op.to_sympy(*arguments)
-        if result.has(sympy.I, sympy.zoo):
-            # The arguments were real, so sympy has found this value to be
-            # imaginary (sqrt(-2.0), log(-exp(x)), 1/0.0): NaN to the kernels.
-            # Keeping I would let sympy turn cos(I*x) into a real cosh(x).
-            return sympy.nan
-        return result
+        return _real_result(_real_abs(*arguments) if op.name == "abs" else op.to_sympy(*arguments))
 
     return reduce_tree(tree, leaf, operator)
 
 
-def real_abs(argument: sympy.Expr) -> sympy.Expr:
+def _real_abs(argument: sympy.Expr) -> sympy.Expr:
     """``Abs(argument)``, left unevaluated unless the argument is a number.
 
     Trees compute in real numbers, but to sympy ``sqrt(x)`` may be complex,
@@ -140,6 +139,50 @@ def real_abs(argument: sympy.Expr) -> sympy.Expr:
     return sympy.Abs(argument, evaluate=False)
 
 
+def _real_result(result: sympy.Expr) -> sympy.Expr:
+    """``result``, or NaN where sympy found it imaginary although its arguments were real.
+
+    That happens for ``sqrt(-2.0)``, ``log(-exp(x))``, ``(-0.5)**E`` and
+    ``1/0.0``, where the kernels give NaN or inf. Keeping the imaginary unit
+    would let sympy turn ``cos(I*x)`` into a real ``cosh(x)`` further up.
+    """
+    if result.has(sympy.I, sympy.zoo) or (result.is_number and not _is_real_number(result)):
+        return sympy.nan
+    return result
+
+
+def _unevaluated_abs(argument: sympy.Expr, **options) -> sympy.Expr:
+    """What ``abs`` and ``Abs`` mean while text is parsed without evaluation."""
+    return sympy.Abs(argument, evaluate=False)
+
+
+def _evaluate_in_reals(expression: sympy.Basic, language: Language) -> sympy.Basic:
+    """Evaluate a parsed, unevaluated expression bottom-up as :func:`tree_to_sympy` would.
+
+    Calls of built-in operators that the language lacks (``square(x)``
+    without ``square``) are replaced by their definitions on the way.
+    """
+    if not expression.args:
+        return expression
+    arguments = [_evaluate_in_reals(argument, language) for argument in expression.args]
+    if expression.func is sympy.Abs:
+        return _real_result(_real_abs(*arguments))
+    builtin = _missing_builtin(expression, language)
+    result = expression.func(*arguments) if builtin is None else builtin.to_sympy(*arguments)
+    return _real_result(result) if isinstance(result, sympy.Expr) else result
+
+
+def _missing_builtin(node: sympy.Basic, language: Language) -> Operator | None:
+    """The built-in operator that a call such as ``square(x)`` names, if the language lacks it."""
+    if not isinstance(node, AppliedUndef):
+        return None
+    name = OPERATOR_ALIASES.get(node.func.__name__, node.func.__name__)
+    builtin = BUILTIN_OPERATORS.get(name)
+    if builtin is None or builtin.arity != len(node.args) or name in language.operator_set:
+        return None
+    return builtin
+
+
 def parse_expression(text: str, language: Language) -> sympy.Expr:
     """Parse a formula written in PySR's or Python's notation.
 
@@ -147,8 +190,11 @@ def parse_expression(text: str, language: Language) -> sympy.Expr:
     are known (display names win where they clash), as real symbols; ``^``
     means power; operator names such as ``square`` or a custom operator's
     name parse as undefined functions that :func:`sympy_to_tree` maps back to
-    the operators; ``abs`` stays unevaluated as in :func:`real_abs`. Like
-    ``sympy.parse_expr`` this evaluates the text as Python, so parse only
+    the operators. The text is evaluated node by node as
+    :func:`tree_to_sympy` evaluates a tree: ``abs`` stays as in
+    :func:`_real_abs`, and a part that sympy finds imaginary
+    (``sqrt(-2)``) becomes NaN, as the kernels would compute it. Like
+    ``sympy.parse_expr`` this runs the text as Python, so parse only
     formulas you trust.
 
     Raises
@@ -159,11 +205,13 @@ def parse_expression(text: str, language: Language) -> sympy.Expr:
     namespace = {name: sympy.Function(name) for name in _OPERATOR_FUNCTION_NAMES}
     namespace.update({op.name: sympy.Function(op.name) for op in language.operator_set.operators
                       if op.definition is not None})
-    namespace.update(abs=real_abs, Abs=real_abs)
+    # Python's abs() would evaluate Abs at once, before _evaluate_in_reals sees it.
+    namespace.update(abs=_unevaluated_abs, Abs=_unevaluated_abs)
     namespace.update({name: sympy.Symbol(name, real=True) for name in _variable_indices(language)})
     try:
-        expression = parse_expr(text, local_dict=namespace,
+        expression = parse_expr(text, local_dict=namespace, evaluate=False,
                                 transformations=standard_transformations + (convert_xor,))
+        expression = _evaluate_in_reals(expression, language)
     except Exception as exc:  # the parser raises many kinds (SyntaxError, TypeError, TokenError ...)
         raise ValueError(f"cannot parse the formula {text!r}: {exc}") from None
     if not isinstance(expression, sympy.Expr):
@@ -191,7 +239,8 @@ def sympy_to_tree(expr: sympy.Expr | str | float, language: Language) -> Individ
     ------
     ValueError
         When the formula uses symbols that are not variables of the language,
-        contains a non-real number (``sqrt(-2)``), or needs operators the
+        contains a non-real number (``sympy.sqrt(-2)``; in text such a part
+        becomes NaN, see :func:`parse_expression`), or needs operators the
         language lacks; the message names them and the operators that would
         do.
     """
@@ -240,25 +289,26 @@ def _expand_missing_builtins(expression: sympy.Expr, language: Language) -> symp
 
     Done before conversion so that the expansions take part in sympy's
     evaluation (a ``neg(y)`` term becomes ``-y`` and is then subtracted).
+    Parsed text has had this done already, in :func:`_evaluate_in_reals`.
     """
-    def is_missing_builtin(node) -> bool:
-        if not isinstance(node, AppliedUndef):
-            return False
-        name = OPERATOR_ALIASES.get(node.func.__name__, node.func.__name__)
-        builtin = BUILTIN_OPERATORS.get(name)
-        return (builtin is not None and builtin.arity == len(node.args)
-                and name not in language.operator_set)
-
-    def expansion(node) -> sympy.Expr:
-        name = OPERATOR_ALIASES.get(node.func.__name__, node.func.__name__)
-        return BUILTIN_OPERATORS[name].to_sympy(*node.args)
-
-    return expression.replace(is_missing_builtin, expansion)
+    return expression.replace(
+        lambda node: _missing_builtin(node, language) is not None,
+        lambda node: _missing_builtin(node, language).to_sympy(*node.args))
 
 
 def _quote(expression: sympy.Expr) -> str:
     text = str(expression)
     return text if len(text) <= _QUOTE_LENGTH else text[: _QUOTE_LENGTH - 3] + "..."
+
+
+def _is_real_number(number: sympy.Expr) -> bool:
+    """Whether a number-valued expression is real; NaN and infinities count as real."""
+    if number is sympy.nan or number.is_extended_real:
+        return True
+    if number.is_extended_real is False:
+        return False
+    value = complex(sympy.N(number))
+    return value.imag == 0
 
 
 def _real_value(number: sympy.Expr) -> float:
@@ -494,7 +544,7 @@ class _TreeBuilder:
         return self._lack((name,), f"{name}(...)")
 
     def _named_function(self, expr: sympy.Expr) -> list:
-        """An undefined function named like an operator: ``square(x)``, ``special(x, y)``."""
+        """A call named like one of the language's operators: ``square(x)``, ``special(x, y)``."""
         name = OPERATOR_ALIASES.get(expr.func.__name__, expr.func.__name__)
         arity = len(expr.args)
         if self._has(name) and self._operators[name].arity == arity:
