@@ -280,11 +280,6 @@ def jacobian(code, arg, consts, Xt, vals, grads, da, db, out, jac):
 '''
 
 
-def _indent(lines, spaces):
-    pad = " " * spaces
-    return "\n".join(pad + line for line in lines)
-
-
 def _dispatch(name, signature, ops, body, fallback):
     """An if/elif chain over opcodes, one loop body per operator."""
     lines = [f"@njit(**_JIT)", f"def {name}({signature}):"]
