@@ -1,7 +1,9 @@
-"""Fitting the constants of one expression with scipy's optimisers.
+"""Fitting the constants of one expression.
 
-Levenberg-Marquardt (``scipy.optimize.least_squares``) on the numba forward
--mode Jacobian is the default for the squared-error loss; BFGS
+Levenberg-Marquardt on the numba forward-mode Jacobian is the default for
+the squared-error loss (our own small solver,
+:mod:`hybridsr.levenberg_marquardt`: scipy's MINPACK wrapper is not bitwise
+reproducible on rank-deficient problems, and a seeded search must be); BFGS
 (``scipy.optimize.minimize``) on the loss gradient is the alternative and the
 method for the MAE and Huber losses. A few restarts from perturbed starting
 points guard against local minima; a fit that does not improve the loss
@@ -14,10 +16,11 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares, minimize
+from scipy.optimize import minimize
 
 from .evaluate.evaluator import Dataset, Evaluator
 from .expr.tree import Program
+from .levenberg_marquardt import levenberg_marquardt
 
 __all__ = ["OPTIMIZER_ALGORITHMS", "ConstantFit", "fit_constants"]
 
@@ -165,14 +168,8 @@ def fit_constants(
 
 
 def _least_squares(objective: _Objective, x0, data: Dataset, max_iterations: int):
-    # MINPACK's LM needs at least as many residuals as unknowns.
-    method = "lm" if data.n_rows >= x0.size else "trf"
-    try:
-        result = least_squares(objective.residuals, x0, jac=objective.residual_jacobian,
-                               method=method, max_nfev=max_iterations * (x0.size + 1))
-    except (ValueError, np.linalg.LinAlgError):
-        return None
-    return result.x if np.all(np.isfinite(result.x)) else None
+    x, _, _ = levenberg_marquardt(objective.residuals, objective.residual_jacobian, x0, max_iterations)
+    return x if np.all(np.isfinite(x)) else None
 
 
 def _bfgs(objective: _Objective, x0, max_iterations: int):

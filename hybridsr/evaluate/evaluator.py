@@ -197,7 +197,8 @@ class Evaluator:
         predictions : ndarray of shape (n_rows,)
         jacobian : ndarray of shape (n_rows, n_constants)
         ok : bool
-            False when a value or derivative is non-finite on the data.
+            False when a value or derivative is non-finite on the data;
+            predictions and Jacobian are then all NaN.
         """
         consts = program.constants if constants is None else np.ascontiguousarray(constants, np.float64)
         n, m, depth = data.n_rows, len(consts), program.depth
@@ -209,4 +210,8 @@ class Evaluator:
         jac = np.empty((m, n))
         ok = self._kernels.jacobian(program.code, program.arg, consts, data.Xt, vals, grads,
                                     da, db, out, jac)
+        if not ok:
+            # The kernel stops at the first non-finite node and leaves the rest unwritten.
+            out[:] = np.nan
+            jac[:] = np.nan
         return out, jac.T, bool(ok)

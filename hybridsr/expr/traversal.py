@@ -15,7 +15,7 @@ from deap import gp
 
 from .tree import Constant
 
-__all__ = ["reduce_tree", "is_constant"]
+__all__ = ["reduce_tree", "is_constant", "subtree_end"]
 
 T = TypeVar("T")
 
@@ -65,3 +65,13 @@ def reduce_tree(
     if len(stack) != 1:
         raise ValueError(f"malformed tree: {len(stack)} subtrees instead of one")
     return stack[0]
+
+
+def subtree_end(tree: Sequence, start: int) -> int:
+    """One past the last node of the subtree that starts at ``start`` (prefix order)."""
+    open_slots = 1
+    i = start
+    while open_slots:
+        open_slots += tree[i].arity - 1
+        i += 1
+    return i

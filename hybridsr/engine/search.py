@@ -1,0 +1,327 @@
+"""The main loop: islands evolve in parallel, the head merges and migrates (the seed's Algorithm 1).
+
+Each iteration the head
+
+1. picks, with its own RNG, which members of each island are replaced by
+   migrants from the hall of fame ``H`` and from the other islands' ``M_j``;
+2. runs every island's iteration (:func:`hybridsr.gp.island.run_island`) on
+   an executor, each island with its own RNG stream;
+3. merges the results in island order: ``M_i`` into ``H``, complexity
+   counts into the shared frequencies, evaluation counts into the total;
+4. reports progress and checks the stopping rules.
+
+Because islands see only their own state and what the head hands them, and
+the head merges in a fixed order, the hall of fame depends on
+``random_state`` only, not on ``n_jobs``, whenever the search is bounded by
+``niterations`` or ``max_evals``. A timeout or Ctrl-C cuts an iteration
+wherever it happens to be, so those runs are not reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, Executor, wait
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..config import SearchConfig
+from ..evaluate.evaluator import Dataset
+from ..expr.tree import Language
+from ..gp.frequencies import ComplexityFrequencies
+from ..gp.hall_of_fame import HallOfFame
+from ..gp.island import IslandReport, IslandState, new_island, run_island
+from ..gp.member import Member
+from .context import FileContext, InlineContext, SearchContext
+from .executors import SerialExecutor, process_executor, resolve_n_jobs
+
+__all__ = ["SearchState", "SearchResult", "Progress", "run_search", "STOP_REASONS"]
+
+STOP_REASONS = frozenset({"niterations", "timeout", "max_evals", "early_stop", "interrupted"})
+# How often the head looks at the stop flag while islands run in other processes.
+_POLL_SECONDS = 0.1
+
+
+@dataclass
+class SearchState:
+    """Everything needed to continue a search (warm start, checkpoints)."""
+
+    islands: list[IslandState]
+    hall_of_fame: HallOfFame
+    frequencies: ComplexityFrequencies
+    rng: np.random.Generator  # the head's: migration choices
+    iteration: int = 0
+    n_evals: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the head knows after an iteration (passed to the progress callback)."""
+
+    iteration: int
+    niterations: int
+    n_evals: int
+    elapsed: float
+    hall_of_fame: list[Member]
+
+    @property
+    def best_loss(self) -> float:
+        return min((m.loss for m in self.hall_of_fame), default=math.inf)
+
+    @property
+    def evals_per_second(self) -> float:
+        return self.n_evals / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass
+class SearchResult:
+    """The outcome of :func:`run_search`.
+
+    Attributes
+    ----------
+    hall_of_fame : list of Member
+        The Pareto front (ascending complexity, strictly falling loss), with
+        losses on all rows.
+    state : SearchState
+        Pass back as ``state=`` to continue the search.
+    n_evals, n_iterations : int
+        Evaluations and iterations of this call (not counting a resumed state's).
+    elapsed : float
+        Seconds.
+    stop_reason : str
+        One of :data:`STOP_REASONS`.
+    """
+
+    hall_of_fame: list[Member]
+    state: SearchState
+    n_evals: int
+    n_iterations: int
+    elapsed: float
+    stop_reason: str
+    history: list[Progress] = field(default_factory=list, repr=False)
+
+
+def resolve_seed(random_state) -> np.random.SeedSequence:
+    """A SeedSequence from None, an int, a SeedSequence or a numpy Generator/RandomState."""
+    if random_state is None or isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return np.random.SeedSequence(None if random_state is None else int(random_state))
+    if isinstance(random_state, np.random.SeedSequence):
+        return random_state
+    if isinstance(random_state, np.random.Generator):
+        return np.random.SeedSequence(int(random_state.integers(2**63)))
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.SeedSequence(int(random_state.randint(2**31)))
+    raise ValueError(f"random_state must be None, an int, a SeedSequence or a numpy Generator, "
+                     f"got {random_state!r}")
+
+
+def initial_state(context: SearchContext, seed: np.random.SeedSequence,
+                  initial_trees: Sequence | None = None) -> SearchState:
+    """Random populations (the seed's line 3), with ``initial_trees`` spread over the islands."""
+    config = context.config
+    scorer, tables = context.helpers()
+    island_seeds = seed.spawn(config.populations + 1)
+    trees = list(initial_trees or [])
+    islands = []
+    for i in range(config.populations):
+        rng = np.random.Generator(np.random.PCG64(island_seeds[i]))
+        islands.append(new_island(scorer, config, tables, rng, trees[i::config.populations]))
+    hall_of_fame = HallOfFame()
+    for island in islands:
+        hall_of_fame.update(island.best.members())
+    head_rng = np.random.Generator(np.random.PCG64(island_seeds[-1]))
+    return SearchState(islands, hall_of_fame, ComplexityFrequencies(int(config.maxsize)), head_rng,
+                       0, scorer.n_evals)
+
+
+def plan_migration(state: SearchState, config: SearchConfig) -> list[list[tuple[int, Member]]]:
+    """For each island, the (slot, migrant) replacements of the seed's lines 21-29."""
+    front = state.hall_of_fame.front() if config.hof_migration else []
+    bests = [island.best.members() if config.migration else [] for island in state.islands]
+    rng = state.rng
+    plans = []
+    for i, island in enumerate(state.islands):
+        others = [m for j, members in enumerate(bests) if j != i for m in members]
+        plan = []
+        for slot in range(len(island.population)):
+            if front and rng.random() < config.fraction_replaced_hof:
+                plan.append((slot, front[int(rng.integers(len(front)))]))
+            if others and rng.random() < config.fraction_replaced:
+                plan.append((slot, others[int(rng.integers(len(others)))]))
+        plans.append(plan)
+    return plans
+
+
+def _island_task(context_handle, state: IslandState, frequencies: ComplexityFrequencies,
+                 migrants, seconds_left: float, stop_requested=None) -> IslandReport:
+    context = context_handle.get()
+    scorer, tables = context.helpers()
+    deadline = time.monotonic() + seconds_left
+    return run_island(state, scorer, context.config, tables, frequencies, migrants, deadline,
+                      stop_requested or (lambda: False))
+
+
+class _Interrupt:
+    """Ctrl-C during a search: the first press asks the loop to stop, a second one aborts."""
+
+    def __init__(self):
+        self.requested = threading.Event()
+        self._previous = None
+
+    def __call__(self) -> bool:
+        return self.requested.is_set()
+
+    def _handle(self, signum, frame):
+        if self.requested.is_set():
+            raise KeyboardInterrupt
+        self.requested.set()
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def run_search(
+    data: Dataset,
+    language: Language,
+    config: SearchConfig,
+    *,
+    random_state=None,
+    n_jobs: int | None = 1,
+    executor: Executor | None = None,
+    state: SearchState | None = None,
+    initial_trees: Sequence | None = None,
+    callback: Callable[[Progress], None] | None = None,
+) -> SearchResult:
+    """Evolve expressions for ``data`` until a stopping rule fires; return the Pareto front.
+
+    Parameters
+    ----------
+    data : Dataset
+        Inputs and targets (``data.y`` is required).
+    language : Language
+        Operators and variables.
+    config : SearchConfig
+    random_state : None, int, SeedSequence or Generator
+        Seeds every island and the head; ignored when ``state`` is given
+        (the state carries its RNGs).
+    n_jobs : int
+        Worker processes for the islands (1: in this process; -1: every core).
+    executor : concurrent.futures.Executor, optional
+        Runs the islands instead of a pool made from ``n_jobs`` (e.g. a Dask
+        client's executor). It must be able to pickle the tasks.
+    state : SearchState, optional
+        Continue this search (warm start) for ``config.niterations`` more iterations.
+    initial_trees : sequence of trees, optional
+        Seed the initial populations with these (spread over the islands).
+    callback : callable, optional
+        Called with a :class:`Progress` after every iteration.
+    """
+    if data.y is None:
+        raise ValueError("run_search needs targets: build the Dataset with y")
+    if data.n_features != language.n_features:
+        raise ValueError(f"the data has {data.n_features} features but the language "
+                         f"{language.n_features}; build both from the same X")
+    start = time.monotonic()
+    deadline = math.inf if config.timeout_in_seconds is None else start + config.timeout_in_seconds
+    context = SearchContext(data, language, config)
+    if state is None:
+        state = initial_state(context, resolve_seed(random_state), initial_trees)
+    elif len(state.islands) != config.populations:
+        raise ValueError(f"the state to continue has {len(state.islands)} populations but "
+                         f"populations={config.populations}; keep the number of populations")
+    n_evals_before = state.n_evals
+    n_workers = 1 if executor is not None else resolve_n_jobs(n_jobs)
+    own_executor = executor is None and n_workers > 1
+    pool = executor or (process_executor(n_workers) if own_executor else SerialExecutor())
+    in_process = isinstance(pool, SerialExecutor)
+    handle = InlineContext(context) if in_process else FileContext(context)
+    history: list[Progress] = []
+    stop_reason = "niterations"
+    iterations_done = 0
+    interrupt = _Interrupt()
+    try:
+        with interrupt:
+            for _ in range(config.niterations):
+                reason = _stop_reason(config, state, n_evals_before, deadline, interrupt())
+                if reason:
+                    stop_reason = reason
+                    break
+                finished = _iterate(state, config, pool, handle, deadline, interrupt, in_process)
+                iterations_done += finished
+                progress = Progress(state.iteration, config.niterations, state.n_evals - n_evals_before,
+                                    time.monotonic() - start, state.hall_of_fame.front())
+                history.append(progress)
+                if callback is not None:
+                    callback(progress)
+                if not finished:
+                    stop_reason = "interrupted" if interrupt() else "timeout"
+                    break
+            else:
+                stop_reason = _stop_reason(config, state, n_evals_before, deadline, interrupt()) or "niterations"
+    finally:
+        handle.close()
+        if own_executor:
+            pool.shutdown(wait=not interrupt(), cancel_futures=True)
+    return SearchResult(state.hall_of_fame.front(), state, state.n_evals - n_evals_before,
+                        iterations_done, time.monotonic() - start, stop_reason, history)
+
+
+def _stop_reason(config: SearchConfig, state: SearchState, n_evals_before: int, deadline: float,
+                 interrupted: bool) -> str | None:
+    if interrupted:
+        return "interrupted"
+    if time.monotonic() >= deadline:
+        return "timeout"
+    if config.max_evals is not None and state.n_evals - n_evals_before >= config.max_evals:
+        return "max_evals"
+    if config.early_stop_condition is not None and any(
+            config.should_stop_early(m.loss, m.complexity) for m in state.hall_of_fame.front()):
+        return "early_stop"
+    return None
+
+
+def _iterate(state: SearchState, config: SearchConfig, pool: Executor, handle, deadline: float,
+             interrupt: _Interrupt, in_process: bool) -> bool:
+    """One iteration of every island, merged into ``state`` (in place); False if cut short."""
+    plans = plan_migration(state, config) if state.iteration > 0 else [[] for _ in state.islands]
+    seconds_left = deadline - time.monotonic()
+    futures = [pool.submit(_island_task, handle, island, state.frequencies, plan, seconds_left,
+                           interrupt if in_process else None)
+               for island, plan in zip(state.islands, plans)]
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_EXCEPTION)
+        if any(f.exception() is not None for f in done):
+            for f in pending:
+                f.cancel()
+            raise next(f.exception() for f in done if f.exception() is not None)
+        if pending and (interrupt() or time.monotonic() > deadline + 5 * _POLL_SECONDS):
+            for f in pending:
+                f.cancel()
+            break
+    finished = True
+    added = np.zeros_like(state.frequencies.counts)
+    for i, future in enumerate(futures):
+        if not future.done() or future.cancelled():
+            finished = False
+            continue
+        report = future.result()
+        state.islands[i] = report.state
+        state.n_evals += report.n_evals
+        added += report.added_frequencies
+        state.hall_of_fame.update(report.state.best.members())
+        finished &= report.finished
+    state.frequencies.merge(added)
+    state.iteration += 1
+    return finished
