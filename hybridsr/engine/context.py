@@ -48,7 +48,7 @@ class SearchContext:
             c = self.config
             evaluator = Evaluator(self.language.operator_set, c.loss, c.huber_delta)
             scorer = Scorer(self.language, evaluator, self.data, self.constraints, c.parsimony,
-                            baseline_loss(self.data, c.loss), c.batch_size if c.batching else None)
+                            baseline_loss(self.data, c.loss, c.huber_delta), c.batch_size if c.batching else None)
             self._helpers = (scorer, NodeTables(self.language))
         return self._helpers
 

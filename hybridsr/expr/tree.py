@@ -218,6 +218,8 @@ def compile_tree(tree: Sequence, language: Language) -> Program:
     depth = max_depth = 0
     for i, node in enumerate(reversed(tree)):
         if node.arity:
+            if depth < node.arity:
+                raise ValueError(f"malformed tree: operator {node.name!r} lacks arguments")
             code[i] = opcodes[node.name]
             depth -= node.arity - 1
         else:

@@ -54,7 +54,7 @@ class Constraints:
         argument_limits = []
         for name, limit in (constraints or {}).items():
             op = _operator(ops, name, "constraints")
-            limits = (limit,) if op.arity == 1 and not isinstance(limit, (tuple, list)) else tuple(limit)
+            limits = tuple(limit) if isinstance(limit, (tuple, list)) else (limit,)
             if len(limits) != op.arity or not all(_is_limit(v) for v in limits):
                 shape = "a number" if op.arity == 1 else "a pair such as (-1, 1)"
                 raise ValueError(f"constraints[{name!r}] must be {shape} of argument complexities "
@@ -76,11 +76,6 @@ class Constraints:
         return cls(float(maxsize), maxdepth, tuple(argument_limits), tuple(nesting_limits),
                    tuple((op.ident, op.complexity) for op in ops.operators),
                    ops.complexity_of_constants, ops.complexity_of_variables)
-
-    def weight_of(self, node) -> float:
-        if node.arity:
-            return self._weight_map[node.name]
-        return self.constant_weight if type(node) is Constant else self.variable_weight
 
     def allows(self, tree: Sequence) -> bool:
         """Whether ``tree`` satisfies every limit."""

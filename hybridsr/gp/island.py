@@ -55,13 +55,24 @@ class IslandReport:
 
 def new_island(scorer: Scorer, config: SearchConfig, tables: mut.NodeTables,
                rng: np.random.Generator, seeds: list | None = None) -> IslandState:
-    """A population of random trees of ``initial_size`` nodes (plus ``seeds`` trees first)."""
+    """A population of random trees of up to ``initial_size`` nodes, ``seeds`` trees first.
+
+    Seeds and random trees that break the constraints are left out (a random
+    one is drawn again, up to a few times, then replaced by a single leaf).
+    """
+    allows = scorer.constraints.allows
     members = []
-    for i, tree in enumerate((seeds or [])[:config.population_size]):
-        members.append(scorer.evaluate(tree, i, scorer.sample(rng)))
+    for tree in (seeds or []):
+        if len(members) < config.population_size and allows(tree):
+            members.append(scorer.evaluate(tree, len(members), scorer.sample(rng)))
     while len(members) < config.population_size:
-        tree = random_tree(tables.language, int(rng.integers(1, config.initial_size + 1)), rng,
-                           constant_probability=0.5)
+        for _ in range(_MAX_ATTEMPTS):
+            tree = random_tree(tables.language, int(rng.integers(1, config.initial_size + 1)), rng,
+                               constant_probability=0.5)
+            if allows(tree):
+                break
+        else:
+            tree = random_tree(tables.language, 1, rng, constant_probability=0.5)
         members.append(scorer.evaluate(tree, len(members), scorer.sample(rng)))
     best = HallOfFame()
     if not scorer.batching:

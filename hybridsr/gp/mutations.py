@@ -4,7 +4,7 @@ Each takes the RNG explicitly, never changes its input, and returns the new
 tree, or ``None`` when it cannot apply (no constant to perturb, no operator
 to delete, ...). Trees are DEAP prefix lists, so a subtree is a slice.
 What the search does with the result (constraints, evaluation, acceptance)
-lives in :mod:`hybridsr.gp.evolve`.
+lives in :mod:`hybridsr.gp.island`.
 """
 
 from __future__ import annotations

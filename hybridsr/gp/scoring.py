@@ -30,14 +30,21 @@ def loss_floor(data: Dataset, loss: str) -> float:
     return 1e-14 * scale if loss == "mae" else (1e-14 * scale) ** 2
 
 
-def baseline_loss(data: Dataset, loss: str) -> float:
-    """The loss of the best constant prediction (weighted mean or median), for normalising."""
-    y, w = data.y, (data.weights if data.weights.size else None)
+def baseline_loss(data: Dataset, loss: str, huber_delta: float = 1.0) -> float:
+    """The loss of the best constant prediction (weighted median for MAE, weighted mean otherwise)."""
+    y = data.y
+    w = data.weights if data.weights.size else np.ones_like(y)
     if loss == "mae":
-        centre = float(np.median(y))
+        order = np.argsort(y, kind="stable")
+        cumulative = np.cumsum(w[order])
+        centre = float(y[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
         return float(np.average(np.abs(y - centre), weights=w))
     r = y - np.average(y, weights=w)
-    return float(np.average(r * r, weights=w)) if loss == "mse" else float(np.average(np.abs(r), weights=w))
+    if loss == "mse":
+        return float(np.average(r * r, weights=w))
+    ar = np.abs(r)
+    huber = np.where(ar <= huber_delta, 0.5 * r * r, huber_delta * (ar - 0.5 * huber_delta))
+    return float(np.average(huber, weights=w))
 
 
 class Scorer:

@@ -1,0 +1,173 @@
+"""The equations table, model selection and the front's exports, on hand-built fronts."""
+
+import json
+import math
+import pickle
+from collections import namedtuple
+
+import numpy as np
+import pandas as pd
+import pytest
+import sympy
+
+from hybridsr.export import (EquationFunction, check_index, equations_table, format_front,
+                             front_frame, front_records, pareto_scores, rounding_loss_floor,
+                             select_index, write_front_csv, write_json, write_text_atomic)
+from hybridsr.expr import Constant, Individual, Language
+from hybridsr.operators import OperatorSet
+
+FrontMember = namedtuple("FrontMember", "tree loss complexity")
+
+
+@pytest.fixture(scope="module")
+def language():
+    return Language(OperatorSet.from_spec(["+", "-", "*", "/"], ["sin"]), 2, variable_names=("a", "b"))
+
+
+@pytest.fixture(scope="module")
+def trees(language):
+    P, a, b = language.primitive, language.variable(0), language.variable(1)
+    return [
+        Individual([Constant(1.5)]),                                              # 1.5
+        Individual([P("*"), a, b]),                                               # a*b
+        Individual([P("*"), Constant(2.0), P("*"), a, b]),                        # 2*a*b
+        Individual([P("+"), P("*"), Constant(2.0), P("*"), a, b, P("sin"), a]),  # 2ab + sin(a)
+        Individual([P("+"), P("*"), Constant(2.0), P("*"), a, b, P("sin"), P("-"), a, Constant(0.1)]),
+    ]
+
+
+def front_of(trees, losses):
+    complexities = [1, 3, 5, 7, 9]
+    return [FrontMember(t, loss, c) for t, loss, c in zip(trees, losses, complexities)]
+
+
+# losses chosen so that the three selection rules disagree:
+# scores 0, ln(10)/2, ln(1/0.9)/2, ln(9)/2, ln(0.1/0.09)/2
+LOSSES = [10.0, 1.0, 0.9, 0.1, 0.09]
+
+
+def test_scores_are_log_loss_drops_per_complexity():
+    scores = pareto_scores(LOSSES, [1, 3, 5, 7, 9])
+    expected = [0.0, math.log(10) / 2, math.log(1 / 0.9) / 2, math.log(9) / 2, math.log(0.1 / 0.09) / 2]
+    np.testing.assert_allclose(scores, expected)
+
+
+def test_scores_of_exact_fits_and_floor():
+    assert pareto_scores([4.0, 0.0], [1, 3])[1] == math.inf
+    assert pareto_scores([0.0, 0.0], [1, 3])[1] == 0.0
+    # with a floor, rounding-level losses are all equal to it
+    floored = pareto_scores([4.0, 1e-30, 1e-32], [1, 3, 5], loss_floor=1e-20)
+    assert floored[1] == pytest.approx(-math.log(1e-20 / 4.0) / 2)
+    assert floored[2] == 0.0
+
+
+def test_rounding_floor_matches_loss_kind():
+    y = np.full(10, 2.0)
+    tolerance = 1000 * np.finfo(float).eps * 2.0
+    assert rounding_loss_floor(y, "mse") == pytest.approx(tolerance ** 2)
+    assert rounding_loss_floor(y, "mae") == pytest.approx(tolerance)
+    assert rounding_loss_floor(y, "huber", 1.0) == pytest.approx(0.5 * tolerance ** 2)
+
+
+def test_table_columns_and_contents(language, trees):
+    front = front_of(trees, LOSSES)[::-1]  # any order in, ascending complexity out
+    table = equations_table(front, language)
+    assert list(table.columns) == ["complexity", "loss", "score", "equation", "sympy", "lambda", "tree"]
+    assert list(table["complexity"]) == [1, 3, 5, 7, 9]
+    assert list(table["loss"]) == LOSSES
+    assert table["score"].iloc[0] == 0.0
+    assert table["equation"].iloc[1] == "(a * b)"
+    assert table["equation"].iloc[3] == "((2.0 * (a * b)) + sin(a))"
+    a, b = sympy.symbols("a b", real=True)
+    assert sympy.simplify(table["sympy"].iloc[3] - (2 * a * b + sympy.sin(a))) == 0
+    X = np.array([[1.0, 2.0], [0.5, -3.0]])
+    np.testing.assert_allclose(table["lambda"].iloc[3](X), 2 * X[:, 0] * X[:, 1] + np.sin(X[:, 0]))
+    np.testing.assert_allclose(table["lambda"].iloc[0](X), [1.5, 1.5])
+    assert table["tree"].iloc[2] is trees[2]
+
+
+@pytest.mark.parametrize("rule, expected", [("accuracy", 4), ("score", 1), ("best", 3)])
+def test_selection_rules(language, trees, rule, expected):
+    table = front_frame(front_of(trees, LOSSES), language)
+    assert select_index(table, rule) == expected
+
+
+def test_best_takes_all_within_one_and_a_half_of_lowest(language, trees):
+    # 0.14 is within 1.5 x 0.1 of the lowest, and scores higher than 0.1's step
+    table = front_frame(front_of(trees, [10.0, 1.0, 0.14, 0.12, 0.1]), language)
+    assert select_index(table, "best") == 2
+
+
+def test_best_ignores_rounding_level_improvements(language, trees):
+    losses = [10.0, 1.0, 3e-31, 2e-31, 0.0]
+    assert select_index(front_frame(front_of(trees, losses), language), "best") == 4
+    table = front_frame(front_of(trees, losses), language, loss_floor=1e-24)
+    assert select_index(table, "best") == 2
+    assert select_index(table, "accuracy") == 4
+
+
+def test_selection_errors(language, trees):
+    table = front_frame(front_of(trees, LOSSES), language)
+    with pytest.raises(ValueError, match="Did you mean 'best'"):
+        select_index(table, "bset")
+    with pytest.raises(ValueError, match="empty"):
+        select_index(table.iloc[:0], "best")
+
+
+def test_check_index(language, trees):
+    table = front_frame(front_of(trees, LOSSES), language)
+    assert check_index(table, 2) == 2
+    assert check_index(table, -1) == 4
+    with pytest.raises(IndexError, match="5 rows"):
+        check_index(table, 5)
+    with pytest.raises(TypeError, match="integer"):
+        check_index(table, "2")
+
+
+def test_format_front_marks_the_pick(language, trees):
+    text = format_front(front_frame(front_of(trees, LOSSES), language), selected=3)
+    lines = text.splitlines()
+    assert lines[0].split() == ["pick", "complexity", "loss", "score", "equation"]
+    assert ">>>>" in lines[4] and "sin(a)" in lines[4]
+    assert sum(">>>>" in line for line in lines) == 1
+
+
+def test_equation_function_pickles_and_checks_shape(language, trees):
+    function = EquationFunction(trees[3], language)
+    clone = pickle.loads(pickle.dumps(function))
+    X = np.array([[1.0, 2.0]])
+    np.testing.assert_array_equal(clone(X), function(X))
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 2\)"):
+        function(np.ones((3, 3)))
+    assert "sin(a)" in repr(function)
+
+
+def test_csv_written_atomically(tmp_path, language, trees):
+    path = tmp_path / "sub" / "front.csv"
+    write_front_csv(front_frame(front_of(trees, LOSSES), language), path)
+    write_front_csv(front_frame(front_of(trees[:2], LOSSES[:2]), language), path)  # replaces
+    back = pd.read_csv(path)
+    assert list(back.columns) == ["complexity", "loss", "score", "equation"]
+    assert list(back["equation"]) == ["1.5", "(a * b)"]
+    assert [p.name for p in path.parent.iterdir()] == ["front.csv"]  # no temporary files left
+
+
+def test_failed_write_leaves_old_file(tmp_path):
+    path = tmp_path / "front.json"
+    write_text_atomic(path, "old")
+
+    with pytest.raises(TypeError):
+        write_text_atomic(path, 12345)  # not text: the write fails
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["front.json"]
+
+
+def test_json_records(tmp_path, language, trees):
+    table = front_frame(front_of(trees, [10.0, 1.0, 0.5, 0.25, 0.0]), language)
+    records = front_records(table, language, selected=1)
+    assert records[1]["selected"] and not records[0]["selected"]
+    assert records[4]["score"] is None  # inf is not JSON
+    assert records[3]["latex"] == r"2.0 a b + \sin{\left(a \right)}"
+    path = tmp_path / "front.json"
+    write_json({"equations": records}, path)
+    assert json.loads(path.read_text())["equations"][1]["equation"] == "(a * b)"
