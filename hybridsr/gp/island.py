@@ -27,6 +27,10 @@ from .scoring import Scorer
 __all__ = ["IslandState", "IslandReport", "new_island", "run_island"]
 
 _MUTATIONS = MutationWeights.names()
+(_MUTATE_CONSTANT, _MUTATE_OPERATOR, _SWAP_OPERANDS, _ADD_NODE, _INSERT_NODE, _DELETE_NODE,
+ _OPTIMIZE) = (_MUTATIONS.index(name) for name in (
+     "mutate_constant", "mutate_operator", "swap_operands", "add_node", "insert_node",
+     "delete_node", "optimize"))
 # Attempts at a mutation or crossover that satisfies the constraints before giving up.
 _MAX_ATTEMPTS = 10
 # How often (in mutations) the loop looks at the clock and the stop flag.
@@ -80,6 +84,16 @@ def new_island(scorer: Scorer, config: SearchConfig, tables: mut.NodeTables,
     return IslandState(Population(members), best, rng, len(members))
 
 
+def _draw(weights: list[float], target: float) -> int:
+    """The index where the running sum of ``weights`` first exceeds ``target``."""
+    running = 0.0
+    for index, weight in enumerate(weights):
+        running += weight
+        if target < running:
+            return index
+    return max(i for i, w in enumerate(weights) if w > 0)
+
+
 class _Evolution:
     """The mutable working set of one island iteration (not kept afterwards)."""
 
@@ -92,7 +106,7 @@ class _Evolution:
         self.tables = tables
         self.frequencies = frequencies
         self.added = np.zeros_like(frequencies.counts)
-        self.weights = np.array(config.mutation_weights.as_tuple())
+        self.weights = config.mutation_weights.as_tuple()
         # Normalised frequencies are refreshed once per PySR "cycle" of
         # population_size / tournament_selection_n mutations, not per mutation.
         self.refresh_period = max(1, config.population_size // config.tournament_selection_n)
@@ -127,22 +141,23 @@ class _Evolution:
         return self.state.population.members[index]
 
     # -- mutation -------------------------------------------------------------
-    def mutation_weights(self, parent: Member) -> np.ndarray:
+    def mutation_weights(self, parent: Member) -> list[float]:
         """The configured weights with the mutations that cannot apply to ``parent`` zeroed."""
-        weights = self.weights.copy()
-        tree = parent.tree
-        names = _MUTATIONS
-        if not any(type(node) is Constant for node in tree):
-            weights[names.index("mutate_constant")] = 0.0
-            weights[names.index("optimize")] = 0.0
-        if len(tree) == 1:
-            weights[names.index("mutate_operator")] = 0.0
-            weights[names.index("delete_node")] = 0.0
-        if not any(node.arity == 2 for node in tree):
-            weights[names.index("swap_operands")] = 0.0
+        weights = list(self.weights)
+        has_constant = has_binary = False
+        for node in parent.tree:
+            if node.arity == 2:
+                has_binary = True
+            elif not node.arity and type(node) is Constant:
+                has_constant = True
+        if not has_constant:
+            weights[_MUTATE_CONSTANT] = weights[_OPTIMIZE] = 0.0
+        if len(parent.tree) == 1:
+            weights[_MUTATE_OPERATOR] = weights[_DELETE_NODE] = 0.0
+        if not has_binary:
+            weights[_SWAP_OPERANDS] = 0.0
         if parent.complexity >= self.config.maxsize:
-            weights[names.index("add_node")] = 0.0
-            weights[names.index("insert_node")] = 0.0
+            weights[_ADD_NODE] = weights[_INSERT_NODE] = 0.0
         return weights
 
     def propose(self, name: str, parent: Member, temperature: float):
@@ -168,10 +183,10 @@ class _Evolution:
     def next_generation(self, parent: Member, temperature: float) -> Member | None:
         """A mutated child of ``parent``, or None when no acceptable child came out."""
         weights = self.mutation_weights(parent)
-        total = weights.sum()
+        total = sum(weights)
         if not total > 0:
             return None
-        name = _MUTATIONS[int(np.searchsorted(np.cumsum(weights), self.rng.random() * total, side="right"))]
+        name = _MUTATIONS[_draw(weights, self.rng.random() * total)]
         scorer, config = self.scorer, self.config
         if name == "do_nothing":
             return parent.copy(self.stamp())
@@ -234,7 +249,7 @@ class _Evolution:
                     if config.skip_mutation_failures:
                         continue
                     child = self.select().copy(self.stamp())
-                population.replace(int(population.oldest()[0]), child)
+                population.replace(population.oldest_index(), child)
                 self.record(child)
             else:
                 children = self.crossover()

@@ -38,9 +38,10 @@ class Population:
 
     def oldest(self, count: int = 1) -> np.ndarray:
         """Indices of the ``count`` oldest members, oldest first."""
-        if count == 1:
-            return np.array([int(np.argmin(self.births))])
         return np.argsort(self.births, kind="stable")[:count]
+
+    def oldest_index(self) -> int:
+        return int(self.births.argmin())
 
     def tournament(self, rng: np.random.Generator, size: int, p_fittest: float,
                    cost_scale: np.ndarray | None = None) -> int:
@@ -55,9 +56,9 @@ class Population:
         """
         n = len(self.members)
         sample = rng.random(n).argpartition(size - 1)[:size] if size < n else np.arange(n)
-        costs = self.costs[sample]
+        costs = self.costs.take(sample)
         if cost_scale is not None:
-            costs = costs * cost_scale[np.minimum(self.size_classes[sample], len(cost_scale) - 1)]
+            costs *= cost_scale.take(self.size_classes.take(sample), mode="clip")
         # The winner's rank is geometric: the k-th fittest wins with probability p(1-p)^k.
         rank = int(rng.geometric(p_fittest)) - 1 if p_fittest < 1.0 else 0
         if rank == 0:
