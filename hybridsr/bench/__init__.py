@@ -1,0 +1,1 @@
+"""Benchmark runs: judging formulas against true laws, running methods on suites, tables."""

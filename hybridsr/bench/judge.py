@@ -1,0 +1,112 @@
+"""Judging a found formula against the true law (SRBench's rule), with a time limit.
+
+SRBench counts a model as a symbolic solution when, after rounding its
+floats (``|c| < 1e-4`` becomes 0, others keep 3 decimals), the difference
+to the truth simplifies to a constant or the ratio to a non-zero constant.
+sympy can take minutes on an unlucky expression, so every check runs in a
+child process that is killed at the time limit (reported as "no").
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+__all__ = ["OUTCOMES", "Verdict", "round_floats", "symbolic_match", "r2_score", "judge"]
+
+#: The seed table's tuple order: exact and selected, exact on the front only,
+#: accurate but not exact, failed.
+OUTCOMES = ("exact", "on_front", "accurate", "failed")
+
+
+def round_floats(expression: sympy.Expr, zero_below: float = 1e-4, digits: int = 3) -> sympy.Expr:
+    """SRBench's rounding: tiny floats become 0, the others keep ``digits`` decimals."""
+    replacements = {}
+    for number in expression.atoms(sympy.Float):
+        value = float(number)
+        replacements[number] = sympy.Integer(0) if abs(value) < zero_below else sympy.Float(round(value, digits))
+    return expression.xreplace(replacements)
+
+
+def _is_constant(expression: sympy.Expr) -> bool:
+    expression = sympy.simplify(expression)
+    return not expression.free_symbols and expression.is_finite is not False
+
+
+def _match(model: str, truth: str) -> bool:
+    m = round_floats(sympy.sympify(model))
+    t = sympy.sympify(truth)
+    if _is_constant(m - t):
+        return True
+    ratio = sympy.simplify(m / t)
+    return bool(not ratio.free_symbols and ratio.is_finite is not False and ratio != 0)
+
+
+def _child(model: str, truth: str, connection) -> None:
+    try:
+        connection.send(_match(model, truth))
+    except Exception:  # noqa: BLE001 - a formula sympy cannot handle is simply not a match
+        connection.send(False)
+    finally:
+        connection.close()
+
+
+def symbolic_match(model: str | sympy.Expr, truth: str | sympy.Expr, timeout: float = 10.0) -> bool:
+    """Whether ``model`` equals ``truth`` up to an additive or multiplicative constant.
+
+    Both are sympy expressions or strings over the same variable names. The
+    check runs in a child process killed after ``timeout`` seconds (then the
+    answer is False).
+    """
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix" else "spawn"
+    context = multiprocessing.get_context(method)
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(str(model), str(truth), sender), daemon=True)
+    process.start()
+    sender.close()
+    answer = receiver.poll(timeout) and receiver.recv()
+    if process.is_alive():
+        process.kill()
+    process.join()
+    return bool(answer)
+
+
+def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination; -inf when any prediction is not finite."""
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    if not np.all(np.isfinite(y_pred)):
+        return -np.inf
+    total = float(np.sum((y_true - y_true.mean()) ** 2))
+    residual = float(np.sum((y_true - y_pred) ** 2))
+    return 1.0 - residual / total if total > 0 else (1.0 if residual == 0 else -np.inf)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one run did on one problem (one of :data:`OUTCOMES`)."""
+
+    outcome: str
+    selected_exact: bool
+    front_exact: bool
+    test_r2: float
+
+
+def judge(selected: str, front: list[str], truth: str, test_r2: float, *,
+          accurate_r2: float = 0.999, timeout: float = 10.0) -> Verdict:
+    """Classify a run: the selected formula, the other Pareto-front formulas, held-out R^2."""
+    selected_exact = symbolic_match(selected, truth, timeout)
+    front_exact = selected_exact or any(symbolic_match(f, truth, timeout) for f in front if f != selected)
+    if selected_exact:
+        outcome = "exact"
+    elif front_exact:
+        outcome = "on_front"
+    elif test_r2 > accurate_r2:
+        outcome = "accurate"
+    else:
+        outcome = "failed"
+    return Verdict(outcome, selected_exact, front_exact, float(test_r2))
