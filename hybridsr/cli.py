@@ -34,7 +34,40 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hybridsr", description="Symbolic regression: find formulas that fit data.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_fit_parser(commands)
+    _add_bench_parser(commands)
     return parser
+
+
+def _add_bench_parser(commands) -> None:
+    bench = commands.add_parser(
+        "bench", help="run methods on a benchmark suite and tabulate which laws they recover",
+        description=(
+            "Run each (method, problem, seed) in its own process with a hard time limit, judge "
+            "the result (exact and selected / exact on the front / accurate / failed), save JSON "
+            "lines in --out and print the table. Repeating a run skips what is done. "
+            "`hybridsr bench report DIR` rebuilds the tables from saved results."))
+    bench.add_argument("action", nargs="*", metavar="report DIR",
+                       help="`report DIR`: print and export the tables of saved results")
+    bench.add_argument("--suite", default="empirical",
+                       help="empirical, feynman, nguyen, seed, or a path to your own suite "
+                            "(default: empirical)")
+    bench.add_argument("--problems", metavar="NAMES",
+                       help="comma-separated problem names to run (default: the whole suite)")
+    bench.add_argument("--methods", default="hybridsr", metavar="NAMES",
+                       help="comma-separated: hybridsr, operon, gplearn (default: hybridsr)")
+    bench.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1 (default: 5)")
+    bench.add_argument("--time", type=float, default=60.0, metavar="SECONDS",
+                       help="time budget of each run (default: 60)")
+    bench.add_argument("--noise", type=float, metavar="FRACTION",
+                       help="Gaussian noise with this fraction of std(y) (default: the problem's)")
+    bench.add_argument("--n-samples", type=int, metavar="N", help="training rows (default: the problem's)")
+    bench.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
+                       help="results directory (default: results)")
+    bench.add_argument("--task-index", type=int, default=0, metavar="I",
+                       help="this task's index in a job array (default: 0)")
+    bench.add_argument("--num-tasks", type=int, default=1, metavar="N",
+                       help="tasks in the job array; jobs are dealt round-robin (default: 1)")
+    bench.set_defaults(handler=run_bench)
 
 
 def _add_fit_parser(commands) -> None:
@@ -149,6 +182,51 @@ def run_fit(args: argparse.Namespace) -> int:
     }, json_path)
     write_front_csv(table, output)  # the final table (the search rewrote it each iteration)
     print(f"wrote {output} and {json_path}")
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """``hybridsr bench``: run what is left of a benchmark, then print and export its table."""
+    from .bench.report import format_table, write_reports
+
+    if args.action:
+        if args.action[0] != "report" or len(args.action) > 2:
+            raise ValueError(f"unknown bench action {' '.join(args.action)!r}; "
+                             "use `hybridsr bench report DIR` or options only")
+        out = Path(args.action[1]) if len(args.action) == 2 else args.out
+        if not out.is_dir():
+            raise ValueError(f"no results directory at {str(out)!r}")
+        print(format_table(write_reports(out)))
+        print(f"wrote {out / 'summary.txt'}, summary.md and summary.csv")
+        return 0
+
+    from .bench.methods import METHOD_NAMES
+    from .bench.runner import run_benchmark
+    from .datasets import get_suite
+
+    problems = get_suite(args.suite)
+    if args.problems:
+        wanted = [name.strip() for name in args.problems.split(",") if name.strip()]
+        names = {p.name for p in problems}
+        missing = [name for name in wanted if name not in names]
+        if missing:
+            near = difflib.get_close_matches(missing[0], sorted(names), n=1)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"problem(s) {missing} are not in suite {args.suite!r}.{hint} "
+                             f"Its problems: {sorted(names)}")
+        problems = [p for p in problems if p.name in wanted]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for method in methods:
+        if method not in METHOD_NAMES:
+            near = difflib.get_close_matches(method, METHOD_NAMES, n=1)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"unknown method {method!r}; choose from {list(METHOD_NAMES)}.{hint}")
+    if args.seeds < 1 or args.time <= 0:
+        raise ValueError("--seeds must be at least 1 and --time positive")
+    run_benchmark(problems, methods, list(range(args.seeds)), args.time, args.out,
+                  noise=args.noise, n_samples=args.n_samples, task_index=args.task_index,
+                  num_tasks=args.num_tasks)
+    print(format_table(write_reports(args.out)))
     return 0
 
 

@@ -37,35 +37,42 @@ def _is_constant(expression: sympy.Expr) -> bool:
     return not expression.free_symbols and expression.is_finite is not False
 
 
-def _match(model: str, truth: str) -> bool:
-    m = round_floats(sympy.sympify(model))
-    t = sympy.sympify(truth)
+def _parse(text: str, names: tuple[str, ...]) -> sympy.Expr:
+    # Plain symbols for the variables: names such as I, E, gamma or beta
+    # would otherwise parse as sympy's imaginary unit, constant or functions.
+    return sympy.sympify(text, locals={name: sympy.Symbol(name) for name in names})
+
+
+def _match(model: str, truth: str, names: tuple[str, ...] = ()) -> bool:
+    m = round_floats(_parse(model, names))
+    t = _parse(truth, names)
     if _is_constant(m - t):
         return True
     ratio = sympy.simplify(m / t)
     return bool(not ratio.free_symbols and ratio.is_finite is not False and ratio != 0)
 
 
-def _child(model: str, truth: str, connection) -> None:
+def _child(model: str, truth: str, names, connection) -> None:
     try:
-        connection.send(_match(model, truth))
+        connection.send(_match(model, truth, names))
     except Exception:  # noqa: BLE001 - a formula sympy cannot handle is simply not a match
         connection.send(False)
     finally:
         connection.close()
 
 
-def symbolic_match(model: str | sympy.Expr, truth: str | sympy.Expr, timeout: float = 10.0) -> bool:
+def symbolic_match(model: str | sympy.Expr, truth: str | sympy.Expr, timeout: float = 10.0,
+                   names: tuple[str, ...] = ()) -> bool:
     """Whether ``model`` equals ``truth`` up to an additive or multiplicative constant.
 
-    Both are sympy expressions or strings over the same variable names. The
-    check runs in a child process killed after ``timeout`` seconds (then the
-    answer is False).
+    Both are sympy expressions or strings over the same variables; ``names``
+    lists them so that each parses as a plain symbol. The check runs in a
+    child process killed after ``timeout`` seconds (then the answer is False).
     """
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix" else "spawn"
     context = multiprocessing.get_context(method)
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(str(model), str(truth), sender), daemon=True)
+    process = context.Process(target=_child, args=(str(model), str(truth), tuple(names), sender), daemon=True)
     process.start()
     sender.close()
     answer = receiver.poll(timeout) and receiver.recv()
@@ -97,10 +104,11 @@ class Verdict:
 
 
 def judge(selected: str, front: list[str], truth: str, test_r2: float, *,
-          accurate_r2: float = 0.999, timeout: float = 10.0) -> Verdict:
+          names: tuple[str, ...] = (), accurate_r2: float = 0.999, timeout: float = 10.0) -> Verdict:
     """Classify a run: the selected formula, the other Pareto-front formulas, held-out R^2."""
-    selected_exact = symbolic_match(selected, truth, timeout)
-    front_exact = selected_exact or any(symbolic_match(f, truth, timeout) for f in front if f != selected)
+    selected_exact = symbolic_match(selected, truth, timeout, names)
+    front_exact = selected_exact or any(symbolic_match(f, truth, timeout, names)
+                                        for f in front if f != selected)
     if selected_exact:
         outcome = "exact"
     elif front_exact:

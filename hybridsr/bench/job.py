@@ -1,0 +1,118 @@
+"""One benchmark job: a method on a problem with a seed, judged and saved.
+
+Run in its own process by the runner (``python -m hybridsr.bench.job ...``)
+so a hard wall-clock limit can kill it without harming anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+from ..datasets import Problem, get_suite
+from .judge import judge, r2_score
+
+__all__ = ["job_key", "run_job", "extrapolation_problem"]
+
+#: Rows of each held-out test set.
+TEST_ROWS = 1000
+
+
+def job_key(method: str, problem: str, seed: int) -> str:
+    return f"{method}/{problem}/{seed}"
+
+
+def extrapolation_problem(problem: Problem) -> Problem | None:
+    """The problem with each continuous range stretched 50% beyond its top (None if not possible)."""
+    if problem.sampler is not None or problem.data is not None:
+        return None
+    variables = []
+    for v in problem.variables:
+        if v.distribution in ("uniform", "log-uniform"):
+            high = v.high + 0.5 * (v.high - v.low) if v.distribution == "uniform" else v.high * 1.5
+            variables.append(dataclasses.replace(v, high=high))
+        else:
+            variables.append(v)
+    return dataclasses.replace(problem, variables=tuple(variables))
+
+
+def _nmse(y, prediction) -> float:
+    if not np.all(np.isfinite(prediction)):
+        return math.inf
+    return float(np.mean((y - prediction) ** 2) / max(np.var(y), 1e-300))
+
+
+def run_job(method: str, problem: Problem, seed: int, time_budget: float, *,
+            noise: float | None = None, n_samples: int | None = None) -> dict:
+    """Fit, predict on held-out data inside and outside the training box, judge; a JSON-able record."""
+    from .methods import fit_method
+
+    record = {"key": job_key(method, problem.name, seed), "method": method, "problem": problem.name,
+              "title": problem.title or problem.name, "suite": problem.suite, "seed": seed,
+              "time_budget": time_budget, "truth": str(problem.sympy()) if problem.formula else None}
+    started = time.monotonic()
+    try:
+        X, y = problem.sample(n_samples, seed=seed, noise=noise)
+        output = fit_method(method, problem, X, y, time_budget=time_budget, seed=seed)
+        record.update(selected=output.selected, front=list(output.front), n_evals=output.n_evals,
+                      fit_seconds=output.elapsed)
+        test_seed = np.random.SeedSequence([seed, 1])
+        X_test, y_test = problem.sample(TEST_ROWS, seed=test_seed, noise=0.0)
+        prediction = np.asarray(output.predict(X_test), dtype=float)
+        record.update(test_r2=r2_score(y_test, prediction), test_nmse=_nmse(y_test, prediction))
+        outside = extrapolation_problem(problem)
+        if outside is not None:
+            X_out, y_out = outside.sample(TEST_ROWS, seed=np.random.SeedSequence([seed, 2]), noise=0.0)
+            prediction = np.asarray(output.predict(X_out), dtype=float)
+            record.update(extrapolation_r2=r2_score(y_out, prediction),
+                          extrapolation_nmse=_nmse(y_out, prediction))
+        if problem.formula:
+            verdict = judge(output.selected, list(output.front), record["truth"], record["test_r2"],
+                            names=problem.variable_names)
+            record.update(outcome=verdict.outcome, selected_exact=verdict.selected_exact,
+                          front_exact=verdict.front_exact)
+        else:
+            record.update(outcome="accurate" if record["test_r2"] > 0.999 else "failed")
+        record["status"] = "ok"
+    except Exception as error:  # noqa: BLE001 - a failing method is a result, not a crash
+        record.update(status="error", outcome="failed", error=f"{type(error).__name__}: {error}",
+                      traceback=traceback.format_exc(limit=5))
+    record["seconds"] = time.monotonic() - started
+    return _finite(record)
+
+
+def _finite(record: dict) -> dict:
+    """JSON has no inf/NaN: write them as strings."""
+    return {k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hybridsr.bench.job")
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--suite", required=True)
+    parser.add_argument("--problem", required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--time", type=float, required=True)
+    parser.add_argument("--noise", type=float, default=None)
+    parser.add_argument("--n-samples", type=int, default=None)
+    parser.add_argument("--out", required=True, help="file to write the JSON record to")
+    args = parser.parse_args(argv)
+    problem = next(p for p in get_suite(args.suite) if p.name == args.problem)
+    record = run_job(args.method, problem, args.seed, args.time, noise=args.noise, n_samples=args.n_samples)
+    tmp = f"{args.out}.tmp{os.getpid()}"
+    with open(tmp, "w") as handle:
+        json.dump(record, handle)
+    os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

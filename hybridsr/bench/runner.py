@@ -1,0 +1,100 @@
+"""Running (method, problem, seed) jobs, each in its own process, resumably.
+
+Results are JSON lines in ``out_dir`` (one file per task of a job array, so
+tasks never write the same file). A job whose key is already in any results
+file is skipped, so an interrupted or repeated run does only what is left.
+``task_index``/``num_tasks`` deal the jobs round-robin to the tasks of a
+cluster job array.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..datasets import Problem
+from .job import job_key
+
+__all__ = ["plan_jobs", "completed_keys", "run_benchmark"]
+
+
+def plan_jobs(problems: Iterable[Problem], methods: Iterable[str], seeds: Iterable[int],
+              task_index: int = 0, num_tasks: int = 1) -> list[tuple[str, Problem, int]]:
+    """Every (method, problem, seed) in a fixed order, then this task's share of them."""
+    if num_tasks < 1 or not 0 <= task_index < num_tasks:
+        raise ValueError(f"task_index must lie in 0..num_tasks-1; got {task_index} of {num_tasks}")
+    jobs = [(m, p, s) for p in problems for s in seeds for m in methods]
+    return jobs[task_index::num_tasks]
+
+
+def completed_keys(out_dir: Path) -> set[str]:
+    keys = set()
+    for path in Path(out_dir).glob("results*.jsonl"):
+        for line in path.read_text().splitlines():
+            try:
+                keys.add(json.loads(line)["key"])
+            except (ValueError, KeyError):
+                continue  # a line cut short by a kill; the job will run again
+    return keys
+
+
+def _run_one(method: str, problem: Problem, seed: int, time_budget: float, hard_limit: float,
+             noise, n_samples) -> dict:
+    with tempfile.TemporaryDirectory(prefix="hybridsr-job-") as tmp:
+        out = os.path.join(tmp, "record.json")
+        command = [sys.executable, "-m", "hybridsr.bench.job", "--method", method, "--suite",
+                   problem.suite, "--problem", problem.name, "--seed", str(seed), "--time",
+                   str(time_budget), "--out", out]
+        if noise is not None:
+            command += ["--noise", str(noise)]
+        if n_samples is not None:
+            command += ["--n-samples", str(n_samples)]
+        started = time.monotonic()
+        try:
+            completed = subprocess.run(command, timeout=hard_limit, capture_output=True, text=True)
+            if os.path.exists(out):
+                with open(out) as handle:
+                    return json.load(handle)
+            reason = f"job exited with status {completed.returncode}: {completed.stderr[-2000:]}"
+            status = "crashed"
+        except subprocess.TimeoutExpired:
+            reason, status = f"killed after the hard limit of {hard_limit:.0f} s", "timeout"
+        return {"key": job_key(method, problem.name, seed), "method": method, "problem": problem.name,
+                "title": problem.title or problem.name, "suite": problem.suite, "seed": seed,
+                "time_budget": time_budget, "status": status, "outcome": "failed", "error": reason,
+                "seconds": time.monotonic() - started}
+
+
+def run_benchmark(problems: list[Problem], methods: list[str], seeds: list[int], time_budget: float,
+                  out_dir, *, noise: float | None = None, n_samples: int | None = None,
+                  task_index: int = 0, num_tasks: int = 1, hard_limit: float | None = None,
+                  echo: Callable[[str], None] = print) -> list[dict]:
+    """Run this task's jobs that are not done yet; return their records (also appended to disk).
+
+    ``hard_limit`` (default: twice the budget plus two minutes for start-up,
+    compilation and judging) is when a job's process is killed.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results_file = out_dir / f"results-{task_index}of{num_tasks}.jsonl"
+    done = completed_keys(out_dir)
+    jobs = [j for j in plan_jobs(problems, methods, seeds, task_index, num_tasks)
+            if job_key(j[0], j[1].name, j[2]) not in done]
+    limit = hard_limit if hard_limit is not None else 2 * time_budget + 120
+    echo(f"{len(jobs)} job(s) to run in {out_dir} ({len(done)} already done)")
+    records = []
+    for number, (method, problem, seed) in enumerate(jobs, 1):
+        record = _run_one(method, problem, seed, time_budget, limit, noise, n_samples)
+        with open(results_file, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        records.append(record)
+        echo(f"[{number}/{len(jobs)}] {method:10s} {problem.name:24s} seed {seed}: "
+             f"{record.get('outcome')} ({record.get('status')}, {record.get('seconds', 0):.0f} s)"
+             + (f"  {record.get('selected')}" if record.get("selected") else ""))
+    return records

@@ -1,0 +1,83 @@
+"""Benchmark judging, job planning, resumable runs and tables."""
+
+import json
+
+import numpy as np
+import pytest
+import sympy
+
+from hybridsr.bench.judge import judge, r2_score, round_floats, symbolic_match
+from hybridsr.bench.report import format_table, load_results, summary_table, write_reports
+from hybridsr.bench.runner import completed_keys, plan_jobs
+from hybridsr.datasets import get_suite
+
+
+def test_round_floats_follows_srbench():
+    x = sympy.Symbol("x")
+    rounded = round_floats(sympy.Float(3.00049) * x + sympy.Float(5e-5))
+    assert rounded == sympy.Float(3.0) * x
+
+
+@pytest.mark.parametrize("model, truth, names, expected", [
+    ("70.00004*D", "70*D", ("D",), True),                      # rounding to 3 decimals
+    ("3.0001*sin(x) - 0.5*x + 2.5", "3*sin(x) - 0.5*x", ("x",), True),  # additive constant
+    ("6.2*x*sqrt(x)", "x**1.5", ("x",), True),                 # multiplicative constant
+    ("x + 1", "x**2", ("x",), False),
+    ("2*x + 1", "x", ("x",), False),
+    ("2*I*gamma", "I*gamma", ("I", "gamma"), True),            # names sympy would misread
+])
+def test_symbolic_match(model, truth, names, expected):
+    assert symbolic_match(model, truth, names=names) is expected
+
+
+def test_symbolic_match_gives_up_at_the_time_limit():
+    slow = "+".join(f"sin(x)**{k}*cos(x)**{k + 1}" for k in range(40))
+    assert symbolic_match(slow, "sin(x)", timeout=0.01, names=("x",)) is False
+
+
+def test_judge_outcomes():
+    assert judge("70*D", ["D", "70*D"], "70*D", 1.0, names=("D",)).outcome == "exact"
+    assert judge("D + 1", ["D", "70*D"], "70*D", 0.5, names=("D",)).outcome == "on_front"
+    assert judge("D + 1", ["D + 1"], "70*D", 0.9995, names=("D",)).outcome == "accurate"
+    assert judge("D + 1", ["D + 1"], "70*D", 0.5, names=("D",)).outcome == "failed"
+
+
+def test_r2_score():
+    y = np.array([1.0, 2.0, 3.0])
+    assert r2_score(y, y) == 1.0
+    assert r2_score(y, np.array([2.0, 2.0, 2.0])) == 0.0
+    assert r2_score(y, np.array([1.0, np.nan, 3.0])) == -np.inf
+
+
+def test_plan_jobs_splits_without_overlap():
+    problems = get_suite("nguyen")[:3]
+    everything = plan_jobs(problems, ["a", "b"], [0, 1])
+    assert len(everything) == 12
+    parts = [plan_jobs(problems, ["a", "b"], [0, 1], i, 5) for i in range(5)]
+    assert sorted(map(repr, (j for part in parts for j in part))) == sorted(map(repr, everything))
+    with pytest.raises(ValueError, match="task_index"):
+        plan_jobs(problems, ["a"], [0], 3, 3)
+
+
+def _record(method, title, seed, outcome):
+    return {"key": f"{method}/{title}/{seed}", "method": method, "problem": title, "title": title,
+            "seed": seed, "outcome": outcome}
+
+
+def test_tables_and_resume(tmp_path):
+    records = [_record("hybridsr", "Hubble", s, "exact") for s in range(4)]
+    records.append(_record("hybridsr", "Hubble", 4, "accurate"))
+    records += [_record("operon", "Hubble", s, "on_front") for s in range(5)]
+    with open(tmp_path / "results-0of1.jsonl", "w") as handle:
+        for record in records:
+            handle.write(json.dumps(record) + "\n")
+        handle.write('{"key": "cut sho')  # a line a kill cut short is ignored
+    assert len(load_results(tmp_path)) == 10
+    assert "hybridsr/Hubble/3" in completed_keys(tmp_path)
+    table = summary_table(load_results(tmp_path))
+    assert table.loc["Hubble", "hybridsr"] == "4/5 (4, 0, 1, 0)"
+    assert table.loc["Hubble", "operon"] == "0/5 (0, 5, 0, 0)"
+    assert "4/5 (4, 0, 1, 0)" in format_table(table)
+    write_reports(tmp_path)
+    assert "| Hubble |" in (tmp_path / "summary.md").read_text()
+    assert (tmp_path / "summary.csv").read_text().startswith("problem,hybridsr,operon")
