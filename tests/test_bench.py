@@ -81,3 +81,22 @@ def test_tables_and_resume(tmp_path):
     write_reports(tmp_path)
     assert "| Hubble |" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "summary.csv").read_text().startswith("problem,hybridsr,operon")
+
+
+def test_bench_command_end_to_end(tmp_path, capsys):
+    from hybridsr.cli import main
+
+    out = tmp_path / "results"
+    argv = ["bench", "--suite", "seed", "--seeds", "1", "--time", "4", "--methods", "hybridsr",
+            "--out", str(out)]
+    assert main(argv) == 0
+    records = load_results(out)
+    assert len(records) == 1 and records[0]["status"] == "ok", records
+    assert records[0]["outcome"] in ("exact", "on_front", "accurate", "failed")
+    assert "1 job(s) to run" in capsys.readouterr().out
+    assert main(argv) == 0  # resumed: nothing left to do
+    assert "0 job(s) to run" in capsys.readouterr().out
+    assert main(["bench", "report", str(out)]) == 0
+    assert "/1 (" in capsys.readouterr().out
+    assert main(["bench", "--methods", "hybrid", "--out", str(out)]) == 2
+    assert "Did you mean 'hybridsr'" in capsys.readouterr().err

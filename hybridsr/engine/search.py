@@ -237,10 +237,12 @@ def run_search(
     context = SearchContext(data, language, config)
     if state is None:
         state = initial_state(context, resolve_seed(random_state), initial_trees)
+        n_evals_before = 0  # the initial populations' evaluations count too
     elif len(state.islands) != config.populations:
         raise ValueError(f"the state to continue has {len(state.islands)} populations but "
                          f"populations={config.populations}; keep the number of populations")
-    n_evals_before = state.n_evals
+    else:
+        n_evals_before = state.n_evals
     n_workers = 1 if executor is not None else resolve_n_jobs(n_jobs)
     own_executor = executor is None and n_workers > 1
     pool = executor or (process_executor(n_workers) if own_executor else SerialExecutor())
