@@ -347,7 +347,9 @@ def operator_costs(settings, X_all, y_all, operon, n_rows=10_000, copies=100):
     """Nanoseconds per row of each operator of the mixed set: ours, numpy, pyoperon.
 
     Ours: a batch of ``op(x0)`` (or ``x0 op x1``) programs less a batch of ``x0``
-    programs (the loss pass); pyoperon: the same with ``EvaluateTrees``.
+    programs (the loss pass); in place: ``op(op(x0))`` less ``op(x0)`` (or
+    ``x0 op (x0 op x1)`` less ``x0 op x1``), where the outer operator overwrites
+    its argument's row; pyoperon: as ours with ``EvaluateTrees``.
     """
     operator_set = OperatorSet.from_spec(*MIXES["mixed"])
     language = Language(operator_set, N_FEATURES)
@@ -373,12 +375,15 @@ def operator_costs(settings, X_all, y_all, operon, n_rows=10_000, copies=100):
     for op in operator_set.operators:
         prim = language.primitive(op.name)
         tree = [prim, x0] if op.arity == 1 else [prim, x0, x1]
+        nested = [prim, *tree] if op.arity == 1 else [prim, x0, *tree]
         function = language.pset.context[prim.name]
         args = tuple(columns[:op.arity])
         with np.errstate(all="ignore"):
             numpy_s = timed(lambda: [function(*args) for _ in range(copies)], work, r).best_s
+        single = ours(tree)
         costs[op.name] = {
-            "ours_ns": (ours(tree) - ours_leaf) / work * 1e9,
+            "ours_ns": (single - ours_leaf) / work * 1e9,
+            "ours_inplace_ns": (ours(nested) - single) / work * 1e9,
             "numpy_ns": numpy_s / work * 1e9,
             "pyoperon_ns": None if operon is None else (theirs(tree) - operon_leaf) / work * 1e9,
         }
@@ -504,11 +509,12 @@ def print_report(rows, checks, fixed, op_costs, over, fits, operon_status):
         overhead = seconds * 1e9 - FEW_ROWS * per_row[-1]
         print(f"    {mix:<11} {per_row[0]:.3f} / {per_row[1]:.3f} ns per node*row, "
               f"overhead {overhead:.0f} ns/node")
-    print("  ns per row of one operator over 10,000 rows (ours: kernel pass; numpy: one ufunc call; "
-          "pyoperon: interpreter)")
-    print("    " + "  ".join(f"{name:>7}" for name in ["op", *op_costs]))
-    for path, label in (("ours_ns", "ours"), ("numpy_ns", "numpy"), ("pyoperon_ns", "pyoperon")):
-        print("    " + "  ".join([f"{label:>7}", *(f"{'-' if c[path] is None else format(c[path], '.2f'):>7}"
+    print("  ns per row of one operator over 10,000 rows (ours: kernel pass, reading a column or "
+          "overwriting a row in place; numpy: one ufunc call; pyoperon: interpreter)")
+    print("    " + "  ".join(f"{name:>8}" for name in ["op", *op_costs]))
+    for path, label in (("ours_ns", "ours"), ("ours_inplace_ns", "in place"), ("numpy_ns", "numpy"),
+                        ("pyoperon_ns", "pyoperon")):
+        print("    " + "  ".join([f"{label:>8}", *(f"{'-' if c[path] is None else format(c[path], '.2f'):>8}"
                                                  for c in op_costs.values())]))
     print("\nConstant fits: c0*sin(c1*x0) + c2*exp(c3*x1) + c4, 1,000 rows, 5 constants")
     print(f"  {'algorithm':<9} {'restarts':>8} {'fits/s':>8} {'ms/fit':>7} {'evals/fit':>9} "

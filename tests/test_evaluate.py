@@ -1,13 +1,17 @@
 """The numba kernels against independent numpy and sympy evaluations."""
 
+import re
+
+import numba
 import numpy as np
 import pytest
 import sympy
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from hybridsr.evaluate import Dataset, Evaluator, ProgramBatch
+from hybridsr.evaluate import Dataset, Evaluator, ProgramBatch, kernel_source, load_kernels, vecmath
 from hybridsr.expr import Constant, Individual, compile_tree
+from hybridsr.operators import OperatorSet
 
 NUMPY = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
@@ -212,3 +216,157 @@ def test_dataset_rejects_bad_input(X, y, w, message):
 def test_unknown_loss_is_rejected(full_set):
     with pytest.raises(ValueError, match="unknown loss 'l2'"):
         Evaluator(full_set, loss="l2")
+
+
+# -- the loop variants ---------------------------------------------------------------
+# Each operator has loops that read columns of X, that overwrite their argument's row
+# in place, and that take a scalar operand; the built-in exp, log, sin, cos, tan and
+# tanh call vecmath (within 1-3 ulp of libm, see its docstring). The row counts are
+# not multiples of a vector width, so the loops' scalar remainders run too.
+
+VECMATH_RTOL = 1e-12  # several times vecmath's 3-ulp bound (7e-16), far below any modelling use
+
+DERIVATIVES = {
+    "neg": lambda a: -np.ones_like(a), "square": lambda a: 2 * a, "cube": lambda a: 3 * a * a,
+    "sqrt": lambda a: 0.5 / np.sqrt(a), "exp": np.exp, "log": lambda a: 1 / a, "sin": np.cos,
+    "cos": lambda a: -np.sin(a), "tan": lambda a: 1 / np.cos(a) ** 2, "tanh": lambda a: 1 - np.tanh(a) ** 2,
+    "abs": np.sign, "inv": lambda a: -1 / (a * a),
+}
+
+
+def columns_data(rng, n_rows=1003, low=-3.0, high=3.0):
+    X = rng.uniform(low, high, (n_rows, 3))
+    return X, Dataset.from_arrays(X)
+
+
+def predict(evaluator, language, tree, data):
+    return evaluator.predict(compile_tree(Individual(tree), language), data)
+
+
+@pytest.mark.parametrize("low", [-3.0, 0.1])  # with and without domain errors
+def test_each_operator_on_columns_and_scalars_matches_numpy(full_set, full_language, full_evaluator, low):
+    P, x = full_language.primitive, full_language.variable
+    X, data = columns_data(np.random.default_rng(21), low=low)
+    shapes = {1: [lambda p: [p, x(0)]],
+              2: [lambda p: [p, x(0), x(1)], lambda p: [p, x(0), Constant(0.7)],
+                  lambda p: [p, Constant(-1.3), x(1)]]}
+    for op in full_set.operators:
+        for shape in shapes[op.arity]:
+            tree = shape(full_language.primitive(op.name))
+            expected, finite, _ = reference(tree, X)
+            got = predict(full_evaluator, full_language, tree, data)
+            if finite:
+                np.testing.assert_allclose(got, expected, rtol=VECMATH_RTOL, atol=0, err_msg=str(tree))
+            else:
+                assert np.isnan(got).all(), tree
+
+
+def test_in_place_loops_agree_exactly_with_loops_reading_columns(full_set, full_language, full_evaluator):
+    """op(subtree) overwriting the subtree's row equals op applied to a column holding it."""
+    P, x = full_language.primitive, full_language.variable
+    rng = np.random.default_rng(22)
+    X, data = columns_data(rng, low=0.2, high=1.4)  # keeps every unary operator finite
+    inner = [P("*"), x(1), x(2)]
+    column = predict(full_evaluator, full_language, inner, data)
+    X_col = X.copy()
+    X_col[:, 1] = column  # the inner subtree's values as input x1
+    data_col = Dataset.from_arrays(X_col)
+    for op in full_set.operators:
+        p = full_language.primitive(op.name)
+        if op.arity == 1:
+            pairs = [([p, *inner], [p, x(1)])]
+        else:
+            pairs = [([p, x(0), *inner], [p, x(0), x(1)]),  # second argument in place
+                     ([p, Constant(0.6), *inner], [p, Constant(0.6), x(1)]),
+                     ([p, *inner, x(0)], [p, x(1), x(0)]),  # first argument a row, result elsewhere
+                     ([p, *inner, Constant(1.1)], [p, x(1), Constant(1.1)])]
+        for in_place, reading in pairs:
+            got = predict(full_evaluator, full_language, in_place, data)
+            want = predict(full_evaluator, full_language, reading, data_col)
+            assert np.isfinite(want).all(), reading
+            np.testing.assert_array_equal(got, want, err_msg=str(in_place))
+
+
+def test_a_program_evaluated_in_place_throughout_matches_numpy(full_language, full_evaluator):
+    P, x, C = full_language.primitive, full_language.variable, Constant
+    # After x0 * x1 every node overwrites its argument's row: tanh(log(sqrt(abs(
+    # 2.5 / x2^cube(exp(0.3 - sin(x2 + cos(inv(square(tan(-special(x1, x0 * x1)))))))))))).
+    tree = [P("tanh"), P("log"), P("sqrt"), P("abs"), P("/"), C(2.5), P("^"), x(2), P("cube"),
+            P("exp"), P("-"), C(0.3), P("sin"), P("+"), x(2), P("cos"), P("inv"), P("square"),
+            P("tan"), P("neg"), P("special"), x(1), P("*"), x(0), x(1)]
+    X, data = columns_data(np.random.default_rng(23), low=0.3, high=1.2)
+    expected, finite, _ = reference(tree, X)
+    assert finite
+    got = predict(full_evaluator, full_language, tree, data)
+    np.testing.assert_allclose(got, expected, rtol=VECMATH_RTOL)
+    program = compile_tree(Individual(tree), full_language)
+    np.testing.assert_array_equal(full_evaluator.losses([program], Dataset.from_arrays(X, got)), [0.0])
+
+
+@pytest.mark.parametrize("name", sorted(DERIVATIVES))
+def test_jacobian_of_each_unary_operator_matches_its_derivative(full_language, full_evaluator, name):
+    # u(c0 * x0 + c1): d/dc0 = u'(z) x0, d/dc1 = u'(z)
+    P, x = full_language.primitive, full_language.variable
+    tree = Individual([P(name), P("+"), P("*"), Constant(0.8), x(0), Constant(0.4)])
+    X, data = columns_data(np.random.default_rng(24), low=0.1, high=1.5)
+    program = compile_tree(tree, full_language)
+    pred, jac, ok = full_evaluator.jacobian(program, data)
+    assert ok
+    z = 0.8 * X[:, 0] + 0.4
+    np.testing.assert_allclose(pred, NUMPY[name](z), rtol=VECMATH_RTOL)
+    d = DERIVATIVES[name](z)
+    by_value = dict(zip(program.constants, jac.T))
+    np.testing.assert_allclose(by_value[0.8], d * X[:, 0], rtol=VECMATH_RTOL)
+    np.testing.assert_allclose(by_value[0.4], d, rtol=VECMATH_RTOL)
+
+
+@pytest.mark.parametrize("name", ["sin", "cos", "tan"])
+def test_huge_trigonometric_arguments_fall_back_to_libm(full_language, full_evaluator, name):
+    """vecmath reduces |x| <= 1.6e6 only; beyond, the whole column goes through libm."""
+    P, x = full_language.primitive, full_language.variable
+    X, data = columns_data(np.random.default_rng(25), low=-2.0, high=2.0)
+    X[::50, 0] *= 1e9
+    data = Dataset.from_arrays(X)
+    f, d = NUMPY[name], DERIVATIVES[name]
+    scaled = [P(name), P("*"), x(0), Constant(3.0)]  # the product's row is overwritten in place
+    with np.errstate(all="ignore"):
+        got = predict(full_evaluator, full_language, [P(name), x(0)], data)
+        np.testing.assert_array_equal(got, f(X[:, 0]))
+        np.testing.assert_array_equal(predict(full_evaluator, full_language, scaled, data), f(3.0 * X[:, 0]))
+        pred, jac, ok = full_evaluator.jacobian(compile_tree(Individual(scaled), full_language), data)
+    assert ok
+    np.testing.assert_allclose(jac[:, 0], d(3.0 * X[:, 0]) * X[:, 0], rtol=VECMATH_RTOL)
+
+
+def test_kernels_use_vecmath_for_built_in_operators_only(full_set):
+    source = kernel_source(full_set)
+    assert vecmath.source_digest() in source  # a change to vecmath renames the module
+    for name in ("exp", "log", "sin", "cos", "tan", "tanh"):
+        assert f"v{name}(a)" in source
+    assert "math.cos(a)" in source and "(a + b)*math.cos(a)" in source  # the custom operator, as defined
+    for name in ("sin", "cos", "tan"):  # only inside loops guarded by in_trig_range
+        assert source.count(f"v{name}(a)") <= source.count("in_trig_range(")
+
+
+def test_in_place_loops_are_vectorised_without_alias_checks(tmp_path, monkeypatch):
+    """The in-place loops store whole vectors and call neither libm's exp nor log.
+
+    A loop writing dst[i] = f(src[i]) gets a run-time overlap check that sends
+    dst is src to its scalar version; the one-array in-place loop has none.
+    Masked stores (which LLVM makes of storing x back over itself, and which
+    cost AMD CPUs more than the polynomials) must not appear either.
+    """
+    monkeypatch.setenv("HYBRIDSR_CACHE_DIR", str(tmp_path))  # compile afresh: the IR is kept
+    kernels = load_kernels(OperatorSet.from_spec(("+",), ("exp", "log", "sin")))
+    column, i32, i64 = numba.types.float64[::1], numba.types.int32, numba.types.int64
+    code = {}
+    for function, signature in ((kernels._unary_inplace, (i32, column, i64)),
+                                (kernels._binary_aa_inplace, (i32, column, column, i64)),
+                                (kernels._binary_sa_inplace, (i32, numba.types.float64, column, i64))):
+        function.compile(signature)
+        ir, asm = function.inspect_llvm(signature), function.inspect_asm(signature)
+        assert re.search(r"store <\d+ x double>", ir), f"{function.__name__} is not vectorised"
+        assert "vmaskmov" not in asm, f"{function.__name__} uses masked stores"
+        code[function.__name__] = ir
+    assert not re.search(r"diff\.check|memcheck|conflict", code["_unary_inplace"])
+    assert not re.search(r"@(llvm\.)?(exp|log)\b", code["_unary_inplace"]), "libm is still called"

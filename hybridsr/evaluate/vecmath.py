@@ -29,9 +29,9 @@ and special values follow numpy: exp(710) = inf, exp(-746) = 0, log(0) =
 out, nan in gives nan out. The exception is trigonometry of huge arguments:
 the reduction is exact only while k < 2^20, so for ``|x| > TRIG_LIMIT``
 (1.6e6) ``vsin``, ``vcos`` and ``vtan`` return nan as a flag. The column
-helpers (``sin_column`` ...) find such elements with a cheap first pass and
-then use libm, so they match numpy for every input; generated kernels should
-use the helpers (``COLUMN_FUNCTIONS``) rather than loops over ``vsin``.
+helpers (``sin_column`` ...) find such elements with a cheap first pass
+(``in_trig_range``) and then use libm, so they match numpy for every input;
+the generated kernels guard their loops over ``vsin`` alike.
 
 The scalar functions keep their own fast-math flags (``contract`` only): the
 Cody-Waite steps and the compensated sums depend on the order of operations,
@@ -62,6 +62,7 @@ __all__ = [
     "TRIG_LIMIT",
     "cos_column",
     "exp_column",
+    "in_trig_range",
     "log_column",
     "sin_column",
     "source_digest",
@@ -259,7 +260,9 @@ def vlog(x):
     v = e * _LN2_HI - ((hfsq - (s * (hfsq + tail) + e * _LN2_LO)) - f)
     v = -math.inf if x == 0.0 else v
     v = math.nan if x < 0.0 else v
-    return x if not x < math.inf else v  # inf and nan map to themselves
+    # inf and nan map to themselves. x + x rather than x: a loop that stores
+    # x back where it was read would become a masked store (see _signed_zero).
+    return v if x < math.inf else x + x
 
 
 # ---------------------------------------------------------------------------
@@ -327,6 +330,17 @@ def _sin_quadrant(x, shift):
 
 
 @_scalar
+def _signed_zero(v, x):
+    """v, with x's sign when x is +-0 (the reduction turns -0.0 into +0.0, and v = +0).
+
+    Not ``x if x == 0.0 else v``: in a loop that writes the result over x,
+    LLVM turns storing x back into a masked store (vmaskmovpd), which costs
+    some CPUs (AMD Zen) more than the whole polynomial.
+    """
+    return math.copysign(v, x) if x == 0.0 else v
+
+
+@_scalar
 def vsin(x):
     """sin(x), vectorisable; within 2 ulp for |x| <= TRIG_LIMIT, nan beyond (see sin_column).
 
@@ -339,7 +353,7 @@ def vsin(x):
     float64
     """
     v = _sin_quadrant(x, 0)
-    return x if x == 0.0 else v  # the reduction loses the sign of -0.0
+    return _signed_zero(v, x)
 
 
 @_scalar
@@ -376,7 +390,7 @@ def vtan(x):
     # tan(r + k pi/2) is tan(r) for even k and -cot(r) for odd k.
     v = (c if odd else s) / (-s if odd else c)
     v = v if abs(x) <= TRIG_LIMIT else math.nan
-    return x if x == 0.0 else v
+    return _signed_zero(v, x)
 
 
 # ---------------------------------------------------------------------------
@@ -528,10 +542,30 @@ def _count_beyond(src, n, limit):
 
 
 @_column
+def in_trig_range(src, n):
+    """Whether ``vsin``, ``vcos`` and ``vtan`` reduce every one of ``src[:n]`` exactly.
+
+    True when no ``|src[i]|`` exceeds ``TRIG_LIMIT`` (nan counts as within).
+    A loop that calls them on an array runs only when this holds and falls
+    back to libm otherwise, as the column helpers do.
+
+    Parameters
+    ----------
+    src : ndarray of float64, shape (>= n,)
+    n : int
+
+    Returns
+    -------
+    bool
+    """
+    return _count_beyond(src, n, TRIG_LIMIT) == 0
+
+
+@_column
 def _map(op, src, dst, n):
     literally(op)
     trig = op == _SIN or op == _COS or op == _TAN
-    if trig and _count_beyond(src, n, TRIG_LIMIT) > 0:
+    if trig and not in_trig_range(src, n):
         return _map_libm(op, src, dst, n)
     if _address(src) == _address(dst):
         return _map_inplace(op, dst, n)
