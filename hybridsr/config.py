@@ -127,6 +127,7 @@ class SearchConfig:
     # constants
     should_optimize_constants: bool = True
     optimize_probability: float = 0.14
+    optimize_offspring_probability: float = 0.5
     optimizer_algorithm: str = "lm"
     optimizer_nrestarts: int = 2
     optimizer_iterations: int = 8
@@ -162,6 +163,7 @@ class SearchConfig:
         if self.maxdepth is not None:
             _positive_int("maxdepth", self.maxdepth, 2)
         for name in ("tournament_selection_p", "crossover_probability", "optimize_probability",
+                     "optimize_offspring_probability",
                      "fraction_replaced", "fraction_replaced_hof", "probability_negate_constant"):
             _number(name, getattr(self, name), 0.0, 1.0)
         if self.tournament_selection_p == 0.0:

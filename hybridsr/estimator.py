@@ -112,6 +112,11 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         Fit constants numerically after each evolve cycle.
     optimize_probability : float, default 0.14
         Chance that a member's constants are optimised in that step.
+    optimize_offspring_probability : float, default 0.5
+        Chance that a mutated child with a new structure has its constants
+        fitted (one start, ``optimizer_iterations``) before it is judged, as
+        Operon does for every offspring; PySR judges children with their
+        parent's constants (0 here).
     optimizer_algorithm : {"lm", "bfgs"}, default "lm"
         Levenberg-Marquardt or BFGS for the constants.
     optimizer_nrestarts : int, default 2
@@ -229,6 +234,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         use_frequency_in_tournament=True,
         should_optimize_constants=True,
         optimize_probability=0.14,
+        optimize_offspring_probability=0.5,
         optimizer_algorithm="lm",
         optimizer_nrestarts=2,
         optimizer_iterations=8,
@@ -281,6 +287,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         self.use_frequency_in_tournament = use_frequency_in_tournament
         self.should_optimize_constants = should_optimize_constants
         self.optimize_probability = optimize_probability
+        self.optimize_offspring_probability = optimize_offspring_probability
         self.optimizer_algorithm = optimizer_algorithm
         self.optimizer_nrestarts = optimizer_nrestarts
         self.optimizer_iterations = optimizer_iterations

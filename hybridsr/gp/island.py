@@ -207,9 +207,15 @@ class _Evolution:
                 break
         else:
             return None
-        child = scorer.evaluate(tree, self.stamp(), scorer.sample(self.rng))
+        data = scorer.sample(self.rng)
+        child = scorer.evaluate(tree, self.stamp(), data)
         if not child.loss < math.inf:
             return None
+        if (name != "mutate_constant" and config.optimize_offspring_probability
+                and self.rng.random() < config.optimize_offspring_probability):
+            # A new structure judged with its parent's constants is judged unfairly.
+            child = scorer.optimize(child, self.rng, data, algorithm=config.optimizer_algorithm,
+                                    n_restarts=0, max_iterations=config.optimizer_iterations)
         return child if self.accept(parent, child, temperature) else None
 
     def accept(self, parent: Member, child: Member, temperature: float) -> bool:
