@@ -9,8 +9,6 @@ lives in :mod:`hybridsr.gp.island`.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..expr.random_trees import random_tree
@@ -172,8 +170,3 @@ def crossover(first: Individual, second: Individual,
     j_end = subtree_end(second, j)
     return (Individual(first[:i] + second[j:j_end] + first[i_end:]),
             Individual(second[:j] + first[i:i_end] + second[j_end:]))
-
-
-def finite_constants(tree) -> bool:
-    """Whether every constant of the tree is a finite number."""
-    return all(math.isfinite(node.value) for node in tree if type(node) is Constant)
