@@ -41,6 +41,7 @@ import pandas as pd
 
 from .config import check_choice
 from .expr import Language, evaluate_tree, to_latex, to_string, tree_to_sympy
+from .gp.scoring import loss_floor
 
 __all__ = ["MODEL_SELECTIONS", "BEST_LOSS_FACTOR", "EquationFunction", "pareto_scores",
            "rounding_loss_floor",
@@ -93,13 +94,7 @@ def rounding_loss_floor(y, loss: str = "mse", huber_delta: float = 1.0) -> float
     An error of ``ROUNDING_EPSILONS * eps * rms(y)`` on every row, put
     through the loss; equations whose losses are below it are equally exact.
     """
-    y = np.asarray(y, dtype=np.float64)
-    tolerance = ROUNDING_EPSILONS * np.finfo(np.float64).eps * float(np.sqrt(np.mean(y * y)))
-    if loss == "mae":
-        return tolerance
-    if loss == "huber" and tolerance > huber_delta:
-        return huber_delta * (tolerance - 0.5 * huber_delta)
-    return tolerance * tolerance if loss == "mse" else 0.5 * tolerance * tolerance
+    return loss_floor(y, loss, huber_delta, ROUNDING_EPSILONS * float(np.finfo(np.float64).eps))
 
 
 def pareto_scores(losses: Sequence[float], complexities: Sequence[float],

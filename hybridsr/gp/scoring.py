@@ -20,14 +20,21 @@ from .member import Member
 __all__ = ["Scorer", "baseline_loss", "loss_floor"]
 
 
-def loss_floor(data: Dataset, loss: str) -> float:
-    """Losses below this are rounding noise: predictions agree with y to ~1e-14 relative.
+def loss_floor(data, loss: str, huber_delta: float = 1.0, relative_error: float = 1e-14) -> float:
+    """The loss that an error of ``relative_error * rms(y)`` on every row gives.
 
-    Clamping to it makes every numerically exact formula tie, so the
-    simplest one wins instead of whichever rounds luckiest.
+    ``data`` is a :class:`Dataset` or the targets themselves. Losses below
+    this are rounding noise; clamping to it makes every numerically exact
+    formula tie, so the simplest one wins instead of whichever rounds luckiest.
     """
-    scale = float(np.sqrt(np.mean(data.y * data.y)))
-    return 1e-14 * scale if loss == "mae" else (1e-14 * scale) ** 2
+    y = np.asarray(data.y if isinstance(data, Dataset) else data, dtype=np.float64)
+    tolerance = relative_error * float(np.sqrt(np.mean(y * y)))
+    if loss == "mae":
+        return tolerance
+    if loss == "huber":
+        return (0.5 * tolerance * tolerance if tolerance <= huber_delta
+                else huber_delta * (tolerance - 0.5 * huber_delta))
+    return tolerance * tolerance
 
 
 def baseline_loss(data: Dataset, loss: str, huber_delta: float = 1.0) -> float:
@@ -74,7 +81,7 @@ class Scorer:
         self.parsimony = parsimony
         self.normalization = normalization if normalization > 0 and math.isfinite(normalization) else 1.0
         self.batch_size = batch_size if batch_size is not None and batch_size < data.n_rows else None
-        self.floor = loss_floor(data, evaluator.loss_name)
+        self.floor = loss_floor(data, evaluator.loss_name, evaluator.huber_delta)
         self.n_evals = 0
 
     @property
