@@ -63,6 +63,10 @@ def _add_bench_parser(commands) -> None:
     bench.add_argument("--n-samples", type=int, metavar="N", help="training rows (default: the problem's)")
     bench.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
                        help="results directory (default: results)")
+    bench.add_argument("--n-jobs", type=int, default=1, metavar="N",
+                       help="cores each method may use (default: 1)")
+    bench.add_argument("--parallel", type=int, default=1, metavar="N",
+                       help="jobs run at once; keep parallel * n-jobs within the cores (default: 1)")
     bench.add_argument("--task-index", type=int, default=0, metavar="I",
                        help="this task's index in a job array (default: 0)")
     bench.add_argument("--num-tasks", type=int, default=1, metavar="N",
@@ -223,9 +227,11 @@ def run_bench(args: argparse.Namespace) -> int:
             raise ValueError(f"unknown method {method!r}; choose from {list(METHOD_NAMES)}.{hint}")
     if args.seeds < 1 or args.time <= 0:
         raise ValueError("--seeds must be at least 1 and --time positive")
+    if args.n_jobs < 1 or args.parallel < 1:
+        raise ValueError("--n-jobs and --parallel must be at least 1")
     run_benchmark(problems, methods, list(range(args.seeds)), args.time, args.out,
                   noise=args.noise, n_samples=args.n_samples, task_index=args.task_index,
-                  num_tasks=args.num_tasks)
+                  num_tasks=args.num_tasks, n_jobs=args.n_jobs, parallel=args.parallel)
     print(format_table(write_reports(args.out)))
     return 0
 

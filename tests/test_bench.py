@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 import sympy
 
-from hybridsr.bench.judge import judge, r2_score, round_floats, symbolic_match
+from hybridsr.bench import runner
+from hybridsr.bench.judge import first_exact_time, judge, r2_score, round_floats, symbolic_match
+from hybridsr.bench.job import front_metrics, positive_variables
 from hybridsr.bench.report import format_table, load_results, summary_table, write_reports
-from hybridsr.bench.runner import completed_keys, plan_jobs
+from hybridsr.bench.runner import completed_keys, plan_jobs, run_benchmark
+from hybridsr.datasets import get_problem
 from hybridsr.datasets import get_suite
 
 
@@ -40,6 +43,54 @@ def test_judge_outcomes():
     assert judge("D + 1", ["D", "70*D"], "70*D", 0.5, names=("D",)).outcome == "on_front"
     assert judge("D + 1", ["D + 1"], "70*D", 0.9995, names=("D",)).outcome == "accurate"
     assert judge("D + 1", ["D + 1"], "70*D", 0.5, names=("D",)).outcome == "failed"
+
+
+def test_variables_from_positive_ranges_are_positive_to_the_judge():
+    # sqrt(a**3) == a**1.5 only for a >= 0; Kepler's a is a distance.
+    kepler = get_problem("kepler", "empirical")
+    assert positive_variables(kepler) == ("a",)
+    assert positive_variables(get_problem("bode", "empirical")) == ()
+    assert symbolic_match("365.16*a**1.5", "365.25*sqrt(a**3)", names=("a",), positive=("a",))
+    assert not symbolic_match("365.16*a**1.5", "365.25*sqrt(a**3)", names=("a",))
+
+
+def test_judge_lists_the_matching_front_formulas():
+    verdict = judge("x + 1", ["x", "x + 1", "3*x**2", "x**2 + 0.5"], "x**2", 0.5, names=("x",))
+    assert verdict.outcome == "on_front" and verdict.front_exact_indices == (2, 3)
+
+
+def test_first_exact_time_finds_the_earliest_solved_snapshot():
+    timeline = [(1.0, ["x"]), (2.0, ["x", "x + 1"]), (3.5, ["x", "2*x**2"]), (5.0, ["x**2 + 3"])]
+    assert first_exact_time(timeline, "x**2", names=("x",)) == 3.5
+    assert first_exact_time(timeline[:2], "x**2", names=("x",)) is None
+    assert first_exact_time([], "x**2", names=("x",)) is None
+
+
+def test_front_metrics_size_and_held_out_error():
+    X = {"x": np.linspace(1.0, 2.0, 50)}
+    y = X["x"] ** 2
+    sizes, errors = front_metrics(["x", "x**2", "log(x - 5)", "3", "not a formula("], ("x",), X, y)
+    assert sizes[:4] == [1, 3, 4, 1] and sizes[4] == 0
+    assert errors[1] == 0.0
+    assert errors[0] == pytest.approx(np.mean((X["x"] - y) ** 2) / np.var(y))
+    assert errors[2] == errors[4] == np.inf  # log of a negative; unreadable text
+    assert errors[3] == pytest.approx(1 + (3 - np.mean(y)) ** 2 / np.var(y))
+
+
+def test_parallel_jobs_all_run_once(tmp_path, monkeypatch):
+    ran = []
+
+    def fake_run_one(method, problem, seed, *args):
+        ran.append((method, problem.name, seed))
+        return _record(method, problem.name, seed, "exact") | {"status": "ok", "seconds": 0.0}
+
+    monkeypatch.setattr(runner, "_run_one", fake_run_one)
+    problems = get_suite("nguyen")[:5]
+    records = run_benchmark(problems, ["a"], [0], 1.0, tmp_path, parallel=2, echo=lambda _: None)
+    assert sorted(ran) == sorted(("a", p.name, 0) for p in problems)
+    assert len(records) == 5 and len(completed_keys(tmp_path)) == 5
+    with pytest.raises(ValueError, match="at least 1"):
+        run_benchmark(problems, ["a"], [0], 1.0, tmp_path, parallel=0)
 
 
 def test_r2_score():
@@ -93,6 +144,10 @@ def test_bench_command_end_to_end(tmp_path, capsys):
     records = load_results(out)
     assert len(records) == 1 and records[0]["status"] == "ok", records
     assert records[0]["outcome"] in ("exact", "on_front", "accurate", "failed")
+    front = records[0]["front"]
+    assert len(records[0]["front_size"]) == len(records[0]["front_test_nmse"]) == len(front)
+    solved = records[0]["solved_seconds"]
+    assert (solved is None) == (records[0]["outcome"] in ("accurate", "failed"))
     assert "1 job(s) to run" in capsys.readouterr().out
     assert main(argv) == 0  # resumed: nothing left to do
     assert "0 job(s) to run" in capsys.readouterr().out

@@ -18,7 +18,7 @@ import traceback
 import numpy as np
 
 from ..datasets import Problem, get_suite
-from .judge import judge, r2_score
+from .judge import first_exact_time, judge, r2_score
 
 __all__ = ["job_key", "run_job", "extrapolation_problem"]
 
@@ -50,18 +50,50 @@ def _nmse(y, prediction) -> float:
     return float(np.mean((y - prediction) ** 2) / max(np.var(y), 1e-300))
 
 
+def positive_variables(problem: Problem) -> tuple[str, ...]:
+    """The variables the problem only samples above zero (declared positive to the judge)."""
+    return tuple(v.name for v in problem.variables if v.low > 0)
+
+
+def front_metrics(front: list[str], names: tuple[str, ...], X_test, y_test) -> tuple[list, list]:
+    """Each front formula's size (sympy nodes) and held-out NMSE (inf when it cannot be evaluated)."""
+    import sympy
+
+    from .methods import parse_formula
+
+    columns = [np.asarray(X_test[n], dtype=float) for n in names]
+    sizes, errors = [], []
+    for text in front:
+        try:
+            expr = parse_formula(text, names)
+        except Exception:  # noqa: BLE001 - sympy raises many kinds for text it cannot read
+            sizes.append(0)
+            errors.append(math.inf)
+            continue
+        sizes.append(sum(1 for _ in sympy.preorder_traversal(expr)))
+        try:
+            function = sympy.lambdify([sympy.Symbol(n) for n in names], expr, modules="numpy")
+            with np.errstate(all="ignore"):
+                prediction = np.broadcast_to(np.asarray(function(*columns), dtype=float), y_test.shape)
+            errors.append(_nmse(y_test, prediction))
+        except Exception:  # noqa: BLE001 - a formula numpy cannot evaluate scores as unusable
+            errors.append(math.inf)
+    return sizes, errors
+
+
 def run_job(method: str, problem: Problem, seed: int, time_budget: float, *,
-            noise: float | None = None, n_samples: int | None = None) -> dict:
+            noise: float | None = None, n_samples: int | None = None, n_jobs: int = 1) -> dict:
     """Fit, predict on held-out data inside and outside the training box, judge; a JSON-able record."""
     from .methods import fit_method
 
     record = {"key": job_key(method, problem.name, seed), "method": method, "problem": problem.name,
               "title": problem.title or problem.name, "suite": problem.suite, "seed": seed,
-              "time_budget": time_budget, "truth": str(problem.sympy()) if problem.formula else None}
+              "time_budget": time_budget, "n_jobs": n_jobs, "truth": str(problem.sympy()) if problem.formula else None}
     started = time.monotonic()
     try:
         X, y = problem.sample(n_samples, seed=seed, noise=noise)
-        output = fit_method(method, problem, X, y, time_budget=time_budget, seed=seed)
+        output = fit_method(method, problem, X, y, time_budget=time_budget, seed=seed,
+                            n_jobs=n_jobs)
         record.update(selected=output.selected, front=list(output.front), n_evals=output.n_evals,
                       fit_seconds=output.elapsed)
         test_seed = np.random.SeedSequence([seed, 1])
@@ -74,11 +106,21 @@ def run_job(method: str, problem: Problem, seed: int, time_budget: float, *,
             prediction = np.asarray(output.predict(X_out), dtype=float)
             record.update(extrapolation_r2=r2_score(y_out, prediction),
                           extrapolation_nmse=_nmse(y_out, prediction))
+        sizes, errors = front_metrics(list(output.front), problem.variable_names, X_test, y_test)
+        record.update(front_size=sizes, front_test_nmse=errors)
         if problem.formula:
+            names, positive = problem.variable_names, positive_variables(problem)
             verdict = judge(output.selected, list(output.front), record["truth"], record["test_r2"],
-                            names=problem.variable_names)
+                            names=names, positive=positive)
             record.update(outcome=verdict.outcome, selected_exact=verdict.selected_exact,
-                          front_exact=verdict.front_exact)
+                          front_exact=verdict.front_exact,
+                          front_exact_indices=list(verdict.front_exact_indices))
+            # Time to solution: from the method's own snapshots, else the end of its fit.
+            if output.timeline and verdict.front_exact:
+                record["solved_seconds"] = first_exact_time(output.timeline, record["truth"],
+                                                            names=names, positive=positive)
+            else:
+                record["solved_seconds"] = output.elapsed if verdict.front_exact else None
         else:
             record.update(outcome="accurate" if record["test_r2"] > 0.999 else "failed")
         record["status"] = "ok"
@@ -91,7 +133,12 @@ def run_job(method: str, problem: Problem, seed: int, time_budget: float, *,
 
 def _finite(record: dict) -> dict:
     """JSON has no inf/NaN: write them as strings."""
-    return {k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        return [clean(v) for v in value] if isinstance(value, list) else value
+
+    return {k: clean(v) for k, v in record.items()}
 
 
 def main(argv=None) -> int:
@@ -103,10 +150,12 @@ def main(argv=None) -> int:
     parser.add_argument("--time", type=float, required=True)
     parser.add_argument("--noise", type=float, default=None)
     parser.add_argument("--n-samples", type=int, default=None)
+    parser.add_argument("--n-jobs", type=int, default=1, help="cores the method may use")
     parser.add_argument("--out", required=True, help="file to write the JSON record to")
     args = parser.parse_args(argv)
     problem = next(p for p in get_suite(args.suite) if p.name == args.problem)
-    record = run_job(args.method, problem, args.seed, args.time, noise=args.noise, n_samples=args.n_samples)
+    record = run_job(args.method, problem, args.seed, args.time, noise=args.noise, n_samples=args.n_samples,
+                     n_jobs=args.n_jobs)
     tmp = f"{args.out}.tmp{os.getpid()}"
     with open(tmp, "w") as handle:
         json.dump(record, handle)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import sympy
 
-__all__ = ["OUTCOMES", "Verdict", "round_floats", "symbolic_match", "r2_score", "judge"]
+__all__ = ["OUTCOMES", "Verdict", "round_floats", "symbolic_match", "r2_score", "judge",
+           "first_exact_time"]
 
 #: The seed table's tuple order: exact and selected, exact on the front only,
 #: accurate but not exact, failed.
@@ -37,24 +39,28 @@ def _is_constant(expression: sympy.Expr) -> bool:
     return not expression.free_symbols and expression.is_finite is not False
 
 
-def _parse(text: str, names: tuple[str, ...]) -> sympy.Expr:
+def _parse(text: str, names: tuple[str, ...], positive: tuple[str, ...] = ()) -> sympy.Expr:
     # Plain symbols for the variables: names such as I, E, gamma or beta
     # would otherwise parse as sympy's imaginary unit, constant or functions.
-    return sympy.sympify(text, locals={name: sympy.Symbol(name) for name in names})
+    # Variables known to be positive say so, or sqrt(a**3) and a**1.5 differ.
+    symbols = {name: sympy.Symbol(name, positive=True) if name in positive else sympy.Symbol(name)
+               for name in names}
+    return sympy.sympify(text, locals=symbols)
 
 
-def _match(model: str, truth: str, names: tuple[str, ...] = ()) -> bool:
-    m = round_floats(_parse(model, names))
-    t = _parse(truth, names)
+def _match(model: str, truth: str, names: tuple[str, ...] = (),
+           positive: tuple[str, ...] = ()) -> bool:
+    m = round_floats(_parse(model, names, positive))
+    t = _parse(truth, names, positive)
     if _is_constant(m - t):
         return True
     ratio = sympy.simplify(m / t)
     return bool(not ratio.free_symbols and ratio.is_finite is not False and ratio != 0)
 
 
-def _child(model: str, truth: str, names, connection) -> None:
+def _child(model: str, truth: str, names, positive, connection) -> None:
     try:
-        connection.send(_match(model, truth, names))
+        connection.send(_match(model, truth, names, positive))
     except Exception:  # noqa: BLE001 - a formula sympy cannot handle is simply not a match
         connection.send(False)
     finally:
@@ -62,17 +68,20 @@ def _child(model: str, truth: str, names, connection) -> None:
 
 
 def symbolic_match(model: str | sympy.Expr, truth: str | sympy.Expr, timeout: float = 10.0,
-                   names: tuple[str, ...] = ()) -> bool:
+                   names: tuple[str, ...] = (), positive: tuple[str, ...] = ()) -> bool:
     """Whether ``model`` equals ``truth`` up to an additive or multiplicative constant.
 
     Both are sympy expressions or strings over the same variables; ``names``
-    lists them so that each parses as a plain symbol. The check runs in a
-    child process killed after ``timeout`` seconds (then the answer is False).
+    lists them so that each parses as a plain symbol, and those in
+    ``positive`` are declared positive (variables sampled from a positive
+    range: there ``sqrt(a**3) == a**1.5``). The check runs in a child process
+    killed after ``timeout`` seconds (then the answer is False).
     """
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix" else "spawn"
     context = multiprocessing.get_context(method)
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(str(model), str(truth), tuple(names), sender), daemon=True)
+    process = context.Process(target=_child, args=(str(model), str(truth), tuple(names),
+                                                           tuple(positive), sender), daemon=True)
     process.start()
     sender.close()
     answer = receiver.poll(timeout) and receiver.recv()
@@ -95,20 +104,30 @@ def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Verdict:
-    """How one run did on one problem (one of :data:`OUTCOMES`)."""
+    """How one run did on one problem (one of :data:`OUTCOMES`).
+
+    ``front_exact_indices`` are the positions in the front of the formulas
+    that match the truth.
+    """
 
     outcome: str
     selected_exact: bool
     front_exact: bool
     test_r2: float
+    front_exact_indices: tuple[int, ...] = ()
 
 
 def judge(selected: str, front: list[str], truth: str, test_r2: float, *,
-          names: tuple[str, ...] = (), accurate_r2: float = 0.999, timeout: float = 10.0) -> Verdict:
+          names: tuple[str, ...] = (), positive: tuple[str, ...] = (),
+          accurate_r2: float = 0.999, timeout: float = 10.0) -> Verdict:
     """Classify a run: the selected formula, the other Pareto-front formulas, held-out R^2."""
-    selected_exact = symbolic_match(selected, truth, timeout, names)
-    front_exact = selected_exact or any(symbolic_match(f, truth, timeout, names)
-                                        for f in front if f != selected)
+    def matches(formula: str) -> bool:
+        return symbolic_match(formula, truth, timeout, names, positive)
+
+    selected_exact = matches(selected)
+    exact_indices = tuple(i for i, f in enumerate(front)
+                          if (selected_exact if f == selected else matches(f)))
+    front_exact = selected_exact or bool(exact_indices)
     if selected_exact:
         outcome = "exact"
     elif front_exact:
@@ -117,4 +136,29 @@ def judge(selected: str, front: list[str], truth: str, test_r2: float, *,
         outcome = "accurate"
     else:
         outcome = "failed"
-    return Verdict(outcome, selected_exact, front_exact, float(test_r2))
+    return Verdict(outcome, selected_exact, front_exact, float(test_r2), exact_indices)
+
+
+def first_exact_time(timeline: Sequence[tuple[float, Sequence[str]]], truth: str, *,
+                     names: tuple[str, ...] = (), positive: tuple[str, ...] = (),
+                     timeout: float = 10.0) -> float | None:
+    """The earliest time of a ``(seconds, front)`` snapshot whose front holds the truth.
+
+    Snapshots come in time order. A search's front rarely loses the true law
+    once it holds it, so a binary search over the snapshots finds the first
+    one that does with a few judged fronts instead of all; None when the
+    last snapshot does not hold it either.
+    """
+    def solved(index: int) -> bool:
+        return any(symbolic_match(f, truth, timeout, names, positive) for f in timeline[index][1])
+
+    if not timeline or not solved(len(timeline) - 1):
+        return None
+    low, high = 0, len(timeline) - 1  # timeline[high] holds the truth
+    while low < high:
+        middle = (low + high) // 2
+        if solved(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return float(timeline[high][0])

@@ -76,6 +76,10 @@ class FitOutput:
         Wall-clock seconds of the whole fit.
     info : dict
         The settings used and the method's own run statistics (JSON-able).
+    timeline : list of (float, list of str)
+        Snapshots of the front during the run, ``(seconds into the search,
+        formulas)`` in time order, for the methods that report one (empty
+        otherwise); the benchmark reads its time to solution from them.
     """
 
     selected: str
@@ -84,6 +88,7 @@ class FitOutput:
     n_evals: int | None
     elapsed: float
     info: dict
+    timeline: list[tuple[float, list[str]]] = field(default_factory=list, repr=False)
 
 
 # ------------------------------------------------------------------ entry points
@@ -148,14 +153,15 @@ def fit_method(name: str, problem, X_train, y_train, *, time_budget: float = 60.
         raise ValueError(f"X_train has {len(X)} rows but y_train has {len(y)}")
     fit = {"hybridsr": _fit_hybridsr, "operon": _fit_operon, "gplearn": _fit_gplearn}[name]
     start = time.perf_counter()
-    selected, front, predict, n_evals, info = fit(problem, names, X, y, float(time_budget),
-                                                  int(seed), int(n_jobs))
+    selected, front, predict, n_evals, info, *timeline = fit(problem, names, X, y,
+                                                             float(time_budget), int(seed), int(n_jobs))
     elapsed = time.perf_counter() - start
     if selected not in front:
         front = [selected, *front]
     info = {"method": name, "time_budget": float(time_budget), "seed": int(seed),
             "n_jobs": int(n_jobs), **info}
-    return FitOutput(selected, list(front), predict, n_evals, elapsed, info)
+    return FitOutput(selected, list(front), predict, n_evals, elapsed, info,
+                     timeline[0] if timeline else [])
 
 
 def parse_formula(text: str, variable_names: Sequence[str]) -> sympy.Expr:
@@ -239,7 +245,25 @@ def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs):
     info = {"settings": {k: v for k, v in settings.items() if k != "random_state"},
             "stop_reason": results[0].stop_reason, "iterations": results[0].n_iterations}
     n_evals = int(sum(r.n_evals for r in results))
-    return selected, front, functools.partial(_predict_frame, model, names), n_evals, info
+    timeline = _hybridsr_timeline(results[0].history, model.language_, back)
+    return selected, front, functools.partial(_predict_frame, model, names), n_evals, info, timeline
+
+
+#: Fronts kept of a hybridsr run's iterations for its time to solution.
+_TIMELINE_SNAPSHOTS = 48
+
+
+def _hybridsr_timeline(history, language, back) -> list[tuple[float, list[str]]]:
+    """Evenly spaced snapshots of the hall of fame (the last one always), as sympy strings."""
+    from ..expr import tree_to_sympy
+
+    if not history:
+        return []
+    step = max(1, -(-len(history) // _TIMELINE_SNAPSHOTS))
+    picked = list(range(len(history) - 1, -1, -step))[::-1]
+    return [(float(history[i].elapsed),
+             [str(tree_to_sympy(m.tree, language).xreplace(back)) for m in history[i].hall_of_fame])
+            for i in picked]
 
 
 # ------------------------------------------------------------------ Operon

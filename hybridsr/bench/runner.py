@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -45,12 +46,12 @@ def completed_keys(out_dir: Path) -> set[str]:
 
 
 def _run_one(method: str, problem: Problem, seed: int, time_budget: float, hard_limit: float,
-             noise, n_samples) -> dict:
+             noise, n_samples, n_jobs: int = 1) -> dict:
     with tempfile.TemporaryDirectory(prefix="hybridsr-job-") as tmp:
         out = os.path.join(tmp, "record.json")
         command = [sys.executable, "-m", "hybridsr.bench.job", "--method", method, "--suite",
                    problem.suite, "--problem", problem.name, "--seed", str(seed), "--time",
-                   str(time_budget), "--out", out]
+                   str(time_budget), "--n-jobs", str(n_jobs), "--out", out]
         if noise is not None:
             command += ["--noise", str(noise)]
         if n_samples is not None:
@@ -74,12 +75,18 @@ def _run_one(method: str, problem: Problem, seed: int, time_budget: float, hard_
 def run_benchmark(problems: list[Problem], methods: list[str], seeds: list[int], time_budget: float,
                   out_dir, *, noise: float | None = None, n_samples: int | None = None,
                   task_index: int = 0, num_tasks: int = 1, hard_limit: float | None = None,
+                  n_jobs: int = 1, parallel: int = 1,
                   echo: Callable[[str], None] = print) -> list[dict]:
     """Run this task's jobs that are not done yet; return their records (also appended to disk).
 
-    ``hard_limit`` (default: twice the budget plus two minutes for start-up,
-    compilation and judging) is when a job's process is killed.
+    Each job's method may use ``n_jobs`` cores, and ``parallel`` jobs run at
+    once (so a machine with C cores fits ``parallel * n_jobs <= C``). Records
+    are appended as jobs finish. ``hard_limit`` (default: twice the budget
+    plus two minutes for start-up, compilation and judging) is when a job's
+    process is killed.
     """
+    if n_jobs < 1 or parallel < 1:
+        raise ValueError(f"n_jobs and parallel must be at least 1; got {n_jobs} and {parallel}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results_file = out_dir / f"results-{task_index}of{num_tasks}.jsonl"
@@ -89,12 +96,33 @@ def run_benchmark(problems: list[Problem], methods: list[str], seeds: list[int],
     limit = hard_limit if hard_limit is not None else 2 * time_budget + 120
     echo(f"{len(jobs)} job(s) to run in {out_dir} ({len(done)} already done)")
     records = []
-    for number, (method, problem, seed) in enumerate(jobs, 1):
-        record = _run_one(method, problem, seed, time_budget, limit, noise, n_samples)
-        with open(results_file, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-        records.append(record)
-        echo(f"[{number}/{len(jobs)}] {method:10s} {problem.name:24s} seed {seed}: "
-             f"{record.get('outcome')} ({record.get('status')}, {record.get('seconds', 0):.0f} s)"
-             + (f"  {record.get('selected')}" if record.get("selected") else ""))
+
+    def run(job):
+        method, problem, seed = job
+        return _run_one(method, problem, seed, time_budget, limit, noise, n_samples, n_jobs)
+
+    # Threads only wait on the jobs' processes; finished records are written in completion order.
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        for number, record in enumerate(_completed(pool, parallel, run, jobs), 1):
+            with open(results_file, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            records.append(record)
+            echo(f"[{number}/{len(jobs)}] {record['method']:10s} {record['problem']:24s} "
+                 f"seed {record['seed']}: {record.get('outcome')} ({record.get('status')}, "
+                 f"{record.get('seconds', 0):.0f} s)"
+                 + (f"  {record.get('selected')}" if record.get("selected") else ""))
     return records
+
+
+def _completed(pool: ThreadPoolExecutor, parallel: int, run, jobs):
+    """The records of ``jobs`` as they finish, submitting a job only when a slot is free
+    (so an interrupted run leaves nothing queued behind it)."""
+    queue = iter(jobs)
+    pending = {pool.submit(run, job) for _, job in zip(range(parallel), queue)}
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            yield future.result()
+            following = next(queue, None)
+            if following is not None:
+                pending.add(pool.submit(run, following))
