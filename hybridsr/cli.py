@@ -202,6 +202,7 @@ def run_bench(args: argparse.Namespace) -> int:
             raise ValueError(f"no results directory at {str(out)!r}")
         print(format_table(write_reports(out)))
         print(f"wrote {out / 'summary.txt'}, summary.md and summary.csv")
+        _write_plots(out)
         return 0
 
     from .bench.methods import METHOD_NAMES
@@ -233,7 +234,20 @@ def run_bench(args: argparse.Namespace) -> int:
                   noise=args.noise, n_samples=args.n_samples, task_index=args.task_index,
                   num_tasks=args.num_tasks, n_jobs=args.n_jobs, parallel=args.parallel)
     print(format_table(write_reports(args.out)))
+    _write_plots(args.out)
     return 0
+
+
+def _write_plots(out: Path) -> None:
+    """The recovery, time-to-solution and Pareto-front pictures, when matplotlib is installed."""
+    try:
+        from .bench.plots import write_plots
+
+        paths = write_plots(out)
+    except ImportError as error:
+        print(f"no plots: {error}")
+        return
+    print(f"wrote {len(paths)} plot(s) in {out} (recovery.png, time_to_solution.png, fronts/)")
 
 
 def _read_csv(path: Path):

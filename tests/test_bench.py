@@ -33,6 +33,26 @@ def test_symbolic_match(model, truth, names, expected):
     assert symbolic_match(model, truth, names=names) is expected
 
 
+@pytest.mark.parametrize("model, truth, expected", [
+    ("3.0001*sin(x) - 0.5*x + 2.5", "3*sin(x) - 0.5*x", True),
+    ("6.2*x*sqrt(x)", "x**1.5", True),
+    ("2*log(x) + 1", "log(x**2)", True),
+    ("x + 1", "x**2", False),
+    ("sin(x) + 1e-3*x", "sin(x)", False),
+])
+def test_numeric_screen_agrees_with_sympy(model, truth, expected):
+    points = {"x": np.linspace(0.5, 3.0, 50)}
+    assert symbolic_match(model, truth, names=("x",), positive=("x",), points=points) is expected
+    assert symbolic_match(model, truth, names=("x",), positive=("x",)) is expected
+
+
+def test_numeric_screen_spares_sympy_a_slow_miss():
+    slow = "+".join(f"sin(x)**{k}*cos(x)**{k + 1}" for k in range(40))
+    points = {"x": np.linspace(-2.0, 2.0, 50)}
+    # Without the screen this takes sympy far longer than the limit (see below).
+    assert symbolic_match(slow, "sin(x) + 1", timeout=5.0, names=("x",), points=points) is False
+
+
 def test_symbolic_match_gives_up_at_the_time_limit():
     slow = "+".join(f"sin(x)**{k}*cos(x)**{k + 1}" for k in range(40))
     assert symbolic_match(slow, "sin(x)", timeout=0.01, names=("x",)) is False
@@ -152,6 +172,10 @@ def test_bench_command_end_to_end(tmp_path, capsys):
     assert main(argv) == 0  # resumed: nothing left to do
     assert "0 job(s) to run" in capsys.readouterr().out
     assert main(["bench", "report", str(out)]) == 0
-    assert "/1 (" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "/1 (" in printed
+    if "no plots" not in printed:  # matplotlib is an optional extra
+        assert (out / "recovery.png").stat().st_size > 10_000
+        assert (out / "time_to_solution.png").exists() and list((out / "fronts").glob("*.png"))
     assert main(["bench", "--methods", "hybrid", "--out", str(out)]) == 2
     assert "Did you mean 'hybridsr'" in capsys.readouterr().err

@@ -24,6 +24,8 @@ __all__ = ["job_key", "run_job", "extrapolation_problem"]
 
 #: Rows of each held-out test set.
 TEST_ROWS = 1000
+#: Test rows on which the judge first compares a formula with the truth numerically.
+JUDGE_ROWS = 200
 
 
 def job_key(method: str, problem: str, seed: int) -> str:
@@ -110,15 +112,17 @@ def run_job(method: str, problem: Problem, seed: int, time_budget: float, *,
         record.update(front_size=sizes, front_test_nmse=errors)
         if problem.formula:
             names, positive = problem.variable_names, positive_variables(problem)
+            points = {n: np.asarray(X_test[n], dtype=float)[:JUDGE_ROWS] for n in names}
             verdict = judge(output.selected, list(output.front), record["truth"], record["test_r2"],
-                            names=names, positive=positive)
+                            names=names, positive=positive, points=points)
             record.update(outcome=verdict.outcome, selected_exact=verdict.selected_exact,
                           front_exact=verdict.front_exact,
                           front_exact_indices=list(verdict.front_exact_indices))
             # Time to solution: from the method's own snapshots, else the end of its fit.
             if output.timeline and verdict.front_exact:
                 record["solved_seconds"] = first_exact_time(output.timeline, record["truth"],
-                                                            names=names, positive=positive)
+                                                            names=names, positive=positive,
+                                                            points=points)
             else:
                 record["solved_seconds"] = output.elapsed if verdict.front_exact else None
         else:

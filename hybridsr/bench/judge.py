@@ -48,19 +48,53 @@ def _parse(text: str, names: tuple[str, ...], positive: tuple[str, ...] = ()) ->
     return sympy.sympify(text, locals=symbols)
 
 
+def _numerically_possible(m: sympy.Expr, t: sympy.Expr, names: tuple[str, ...],
+                          points: dict, tolerance: float = 1e-5) -> bool:
+    """False when, on ``points``, neither ``m - t`` nor ``m / t`` is constant.
+
+    Equal formulas differ by rounding error only, so this never rejects a
+    match that sympy would find; it spares sympy (and the time limit) the
+    clear misses, which are most of a front.
+    """
+    symbols = sorted(m.free_symbols | t.free_symbols, key=str)
+    if not symbols or any(str(s) not in points for s in symbols):
+        return True
+    columns = [np.asarray(points[str(s)], dtype=float) for s in symbols]
+    with np.errstate(all="ignore"):
+        try:
+            values = [np.broadcast_to(np.asarray(sympy.lambdify(symbols, e, "numpy")(*columns),
+                                                 dtype=complex), columns[0].shape)
+                      for e in (m, t)]
+        except Exception:  # noqa: BLE001 - what numpy cannot evaluate, sympy decides
+            return True
+        mv, tv = values
+        rows = np.isfinite(mv) & np.isfinite(tv) & (np.abs(mv.imag) < 1e-12) & (np.abs(tv.imag) < 1e-12)
+        if rows.sum() < 3:
+            return True
+        mv, tv = mv.real[rows], tv.real[rows]
+        scale = max(float(np.max(np.abs(mv))), float(np.max(np.abs(tv))), 1e-300)
+        if np.ptp(mv - tv) <= tolerance * scale:
+            return True
+        nonzero = np.abs(tv) > 1e-300
+        ratio = mv[nonzero] / tv[nonzero]
+        return ratio.size < 3 or bool(np.ptp(ratio) <= tolerance * np.max(np.abs(ratio)))
+
+
 def _match(model: str, truth: str, names: tuple[str, ...] = (),
-           positive: tuple[str, ...] = ()) -> bool:
+           positive: tuple[str, ...] = (), points: dict | None = None) -> bool:
     m = round_floats(_parse(model, names, positive))
     t = _parse(truth, names, positive)
+    if points is not None and not _numerically_possible(m, t, names, points):
+        return False
     if _is_constant(m - t):
         return True
     ratio = sympy.simplify(m / t)
     return bool(not ratio.free_symbols and ratio.is_finite is not False and ratio != 0)
 
 
-def _child(model: str, truth: str, names, positive, connection) -> None:
+def _child(model: str, truth: str, names, positive, points, connection) -> None:
     try:
-        connection.send(_match(model, truth, names, positive))
+        connection.send(_match(model, truth, names, positive, points))
     except Exception:  # noqa: BLE001 - a formula sympy cannot handle is simply not a match
         connection.send(False)
     finally:
@@ -68,20 +102,23 @@ def _child(model: str, truth: str, names, positive, connection) -> None:
 
 
 def symbolic_match(model: str | sympy.Expr, truth: str | sympy.Expr, timeout: float = 10.0,
-                   names: tuple[str, ...] = (), positive: tuple[str, ...] = ()) -> bool:
+                   names: tuple[str, ...] = (), positive: tuple[str, ...] = (),
+                   points: dict | None = None) -> bool:
     """Whether ``model`` equals ``truth`` up to an additive or multiplicative constant.
 
     Both are sympy expressions or strings over the same variables; ``names``
     lists them so that each parses as a plain symbol, and those in
     ``positive`` are declared positive (variables sampled from a positive
-    range: there ``sqrt(a**3) == a**1.5``). The check runs in a child process
-    killed after ``timeout`` seconds (then the answer is False).
+    range: there ``sqrt(a**3) == a**1.5``). ``points`` (a mapping from
+    names to arrays of sample values) lets a numeric test turn down clear
+    misses before sympy is asked. The check runs in a child process killed
+    after ``timeout`` seconds (then the answer is False).
     """
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix" else "spawn"
     context = multiprocessing.get_context(method)
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(str(model), str(truth), tuple(names),
-                                                           tuple(positive), sender), daemon=True)
+                                                           tuple(positive), points, sender), daemon=True)
     process.start()
     sender.close()
     answer = receiver.poll(timeout) and receiver.recv()
@@ -119,10 +156,12 @@ class Verdict:
 
 def judge(selected: str, front: list[str], truth: str, test_r2: float, *,
           names: tuple[str, ...] = (), positive: tuple[str, ...] = (),
-          accurate_r2: float = 0.999, timeout: float = 10.0) -> Verdict:
-    """Classify a run: the selected formula, the other Pareto-front formulas, held-out R^2."""
+          points: dict | None = None, accurate_r2: float = 0.999,
+          timeout: float = 10.0) -> Verdict:
+    """Classify a run: the selected formula, the other Pareto-front formulas, held-out R^2
+    (``points``: sample values of the variables for :func:`symbolic_match`)."""
     def matches(formula: str) -> bool:
-        return symbolic_match(formula, truth, timeout, names, positive)
+        return symbolic_match(formula, truth, timeout, names, positive, points)
 
     selected_exact = matches(selected)
     exact_indices = tuple(i for i, f in enumerate(front)
@@ -141,7 +180,7 @@ def judge(selected: str, front: list[str], truth: str, test_r2: float, *,
 
 def first_exact_time(timeline: Sequence[tuple[float, Sequence[str]]], truth: str, *,
                      names: tuple[str, ...] = (), positive: tuple[str, ...] = (),
-                     timeout: float = 10.0) -> float | None:
+                     points: dict | None = None, timeout: float = 10.0) -> float | None:
     """The earliest time of a ``(seconds, front)`` snapshot whose front holds the truth.
 
     Snapshots come in time order. A search's front rarely loses the true law
@@ -150,7 +189,8 @@ def first_exact_time(timeline: Sequence[tuple[float, Sequence[str]]], truth: str
     last snapshot does not hold it either.
     """
     def solved(index: int) -> bool:
-        return any(symbolic_match(f, truth, timeout, names, positive) for f in timeline[index][1])
+        return any(symbolic_match(f, truth, timeout, names, positive, points)
+                   for f in timeline[index][1])
 
     if not timeline or not solved(len(timeline) - 1):
         return None

@@ -46,7 +46,7 @@ _SEGMENTS = {
     _NO_RESULT: ("#ffffff", "no result (error, crash, timeout)"),
 }
 # Front formulas are written with floats cut to this many significant digits.
-_DIGITS = 3
+_DIGITS = 4
 # Characters per line of the formula list under a front (9 pt monospace across the axes).
 _LINE = 90
 # A held-out NMSE of exactly 0 (a noiseless exact fit) is drawn here on the log axis.
@@ -192,7 +192,7 @@ def _front_sizes(record: dict) -> list[int | None]:
 
 # ------------------------------------------------------------------ text helpers
 def _short_floats(text: str) -> str:
-    """``75.3833421190509*D`` as ``75.4*D``: long floats hide a formula's shape."""
+    """``75.3833421190509*D`` as ``75.38*D``: long floats hide a formula's shape."""
     return _FLOAT.sub(lambda match: f"{float(match.group()):.{_DIGITS}g}", text)
 
 
@@ -201,12 +201,12 @@ def _clip(text: str, width: int) -> str:
 
 
 def _plain(text: str) -> str:
-    # A lone "$" would start mathtext; formulas and names must show as written.
+    # Two "$" would start mathtext; formulas and names must show as written.
     return text.replace("$", r"\$")
 
 
 def _joined(values) -> str:
-    """Distinct values in order, joined: "20 s" for one budget, "10, 20 s" for two."""
+    """Distinct values in order, comma-joined; whole floats without their ".0" ("20, 30")."""
     return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in dict.fromkeys(values))
 
 
@@ -214,8 +214,14 @@ def _legend_columns(labels: list[str], width_in: float) -> int:
     """As many legend columns as fit across the figure (about 0.075 in per 9 pt character
     plus 0.6 in per entry for the handle and padding)."""
     for columns in range(len(labels), 1, -1):
-        rows = [labels[i::columns] for i in range(columns)]
-        needed = sum(0.6 + 0.075 * max(len(label) for label in column) for column in rows)
+        # matplotlib fills columns top to bottom, in runs as numpy.array_split cuts them.
+        longer = len(labels) // columns
+        cuts, start = [], 0
+        for k in range(columns):
+            stop = start + longer + (k < len(labels) % columns)
+            cuts.append(labels[start:stop])
+            start = stop
+        needed = sum(0.6 + 0.075 * max(len(label) for label in column) for column in cuts)
         if needed <= 0.95 * width_in:
             return columns
     return 1
@@ -304,9 +310,9 @@ def plot_recovery(records: Iterable[dict], path) -> Path:
                         linewidth=0.5, hatch="///" if segment == _NO_RESULT else None)
                 left = [a + b for a, b in zip(left, shares)]
             for row, cell, total in zip(rows, cells, totals):
-                label = f"{cell['exact']}/{total}" if total else "not run"
+                label = f"{cell['exact']}/{total}" if total else "-"  # "-": not run
                 ax.text(1.03, row, label, va="center", ha="left", fontsize=9)
-            ax.set_xlim(0, 1.3)
+            ax.set_xlim(0, 1.35)  # room right of the bars for the counts
             ax.set_xticks([0, 0.5, 1])
             ax.xaxis.set_major_formatter(PercentFormatter(1.0))
             ax.set_xlabel("share of seeds")
@@ -337,8 +343,9 @@ def plot_front(record: dict, path, *, annotate: int = 5) -> Path:
     The staircase joins the best NMSE reached up to each size; every front
     formula is a point, those judged equal to the true law are stars and the
     formula the method selected is circled. Up to ``annotate`` formulas (the
-    selected, the exact ones, the smallest and the most accurate) are
-    numbered and written out below the plot, floats cut to 3 digits. The
+    selected, the exact ones, the smallest, the most accurate, then steps
+    spread along the staircase) are numbered and written out below the
+    plot, floats cut to 4 significant digits. The
     true law is the axes' title, as mathtext when matplotlib can draw it.
     Formulas with a non-finite NMSE cannot sit on a log axis and are left out
     (a note below the plot counts them).
@@ -399,8 +406,16 @@ def plot_front(record: dict, path, *, annotate: int = 5) -> Path:
     # The formulas worth reading: the selected, the exact, the smallest and the most accurate.
     picks = [selected] if selected in y else []
     picks += sorted(i for i in exact if i in y)[:2]
-    if y:
-        picks += [min(y, key=lambda i: (sizes[i], y[i])), min(y, key=lambda i: (y[i], sizes[i]))]
+    order = sorted(y, key=lambda i: (sizes[i], y[i]))
+    stairs = []  # the running best: each step is a size that improves on all smaller ones
+    for i in order:
+        if not stairs or y[i] < y[stairs[-1]]:
+            stairs.append(i)
+    if stairs:
+        picks += [stairs[0], stairs[-1]]
+        # Then steps spread along the staircase, so the front's middle is read too.
+        spare = max(annotate - len(dict.fromkeys(picks)), 0)
+        picks += [stairs[round(k * (len(stairs) - 1) / (spare + 1))] for k in range(1, spare + 1)]
     picks = sorted(dict.fromkeys(picks), key=lambda i: (sizes[i], y[i]))[:max(annotate, 0)]
     lines = []
     for number, i in enumerate(picks, 1):
@@ -436,14 +451,9 @@ def plot_front(record: dict, path, *, annotate: int = 5) -> Path:
                     ha="center", va="center", transform=ax.transAxes)
             return _save(figure, path)
         ax.set_yscale("log")
-        order = sorted(y, key=lambda i: (sizes[i], y[i]))
-        stair_x, stair_y = [], []
-        for i in order:  # the running best: each step is a size that improves on all smaller ones
-            if not stair_y or y[i] < stair_y[-1]:
-                stair_x.append(sizes[i])
-                stair_y.append(y[i])
-        stair_x.append(max(sizes[i] for i in order))
-        stair_y.append(stair_y[-1])
+        # The last step runs on to the largest formula, which may not improve on it.
+        stair_x = [sizes[i] for i in stairs] + [sizes[order[-1]]]
+        stair_y = [y[i] for i in stairs] + [y[stairs[-1]]]
         ax.step(stair_x, stair_y, where="post", color="#4a98c9", linewidth=1.6, zorder=2)
         ax.scatter([sizes[i] for i in order], [y[i] for i in order], s=28, color="#404040", zorder=3)
         stars = [i for i in order if i in exact]
@@ -530,7 +540,9 @@ def plot_time_to_solution(records: Iterable[dict], path) -> Path:
                             f"{'s' if problems != 1 else ''} × {seeds} seed{'s' if seeds != 1 else ''}, "
                             f"budget {_joined(budgets)} s (dotted)"))
         figure.suptitle("Time to an exact formula on the front")
-        ax.legend(loc="upper left", framealpha=0.9)
+        # Below the axes: early solutions fill the upper left, late or rare ones the lower right.
+        labels = ax.get_legend_handles_labels()[1]
+        figure.legend(loc="outside lower center", frameon=False, ncols=_legend_columns(labels, 7.5))
         return _save(figure, path)
 
 
