@@ -48,9 +48,12 @@ def _number(name: str, value, low=-math.inf, high=math.inf, *, low_open=False, h
 class MutationWeights:
     """Relative odds of each mutation (normalised when drawn).
 
-    Defaults are PySR's (v0.16) tuned weights. A weight of 0 disables a
+    Defaults are PySR's (v0.16) tuned weights, plus ``graft``: replace a
+    random subtree by a candidate subexpression from neural guidance (it
+    applies only when guidance supplied candidates). A weight of 0 disables a
     mutation; mutations that cannot apply to a tree (no constant to perturb,
-    nothing to delete, the tree already at ``maxsize``) are skipped for it.
+    nothing to delete, the tree already at ``maxsize``, no candidates to
+    graft) are skipped for it.
     """
 
     mutate_constant: float = 0.048
@@ -63,6 +66,7 @@ class MutationWeights:
     randomize: float = 0.00023
     do_nothing: float = 0.21
     optimize: float = 0.0
+    graft: float = 0.5
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

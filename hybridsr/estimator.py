@@ -15,6 +15,7 @@ import dataclasses
 import keyword
 import os
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,8 @@ from .engine.executors import resolve_n_jobs
 from .engine.search import resolve_seed, run_search
 from .evaluate import Dataset, Evaluator
 from .expr import Language, compile_tree, evaluate_tree, to_latex
+from .guidance import (BUILTIN_GENERATORS, GuidanceTask, candidate_trees, resolve_generators,
+                       run_guidance)
 from .export import (MODEL_SELECTIONS, check_index, equations_table, format_front, front_frame,
                      rounding_loss_floor, select_index, write_front_csv)
 from .operators import OperatorSet
@@ -38,9 +41,11 @@ __all__ = ["HybridSRRegressor", "ESTIMATOR_PARAMETERS", "GUIDANCE_CHOICES"]
 ESTIMATOR_PARAMETERS = ("binary_operators", "unary_operators", "complexity_of_operators",
                         "complexity_of_constants", "complexity_of_variables", "model_selection",
                         "n_jobs", "random_state", "verbosity", "output_file", "warm_start",
-                        "guidance")
-#: Valid values of ``guidance`` in this version (a neural student comes later).
-GUIDANCE_CHOICES = (None,)
+                        "guidance", "guidance_fraction", "guidance_time_fraction", "teacher")
+#: Names ``guidance`` accepts (besides None and generator objects).
+GUIDANCE_CHOICES = (None, *BUILTIN_GENERATORS)
+#: Seconds of guidance when the search has no ``timeout_in_seconds`` to take a share of.
+GUIDANCE_SECONDS_WITHOUT_TIMEOUT = 20.0
 
 
 class HybridSRRegressor(RegressorMixin, BaseEstimator):
@@ -169,8 +174,25 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
     warm_start : bool, default False
         Continue the previous fit's populations instead of starting afresh
         (same operators, features and number of targets).
-    guidance : None, default None
-        Neural guidance of the search. Only None (pure GP) in this version.
+    guidance : None, str, generator or list of them, default None
+        Candidate generators that seed the search: ``"student"`` trains a
+        teacher network on the data, distils an EQL student of interpretable
+        units from it and hands the student's formula and its subexpressions
+        to the search (in the initial populations and as donors of the
+        ``graft`` mutation). An object with a ``propose(task)`` method (see
+        :mod:`hybridsr.guidance`) can stand in the list too. None: plain GP.
+        A generator that fails gives a ``GuidanceWarning`` and the search
+        runs without it.
+    guidance_fraction : float, default 0.1
+        Share of the initial populations seeded with candidates and their
+        subexpressions (the rest is random).
+    guidance_time_fraction : float, default 0.2
+        Share of ``timeout_in_seconds`` the generators may take (20 seconds
+        in all when there is no timeout). The search gets what is left.
+    teacher : torch.nn.Module, optional
+        A network you trained on this problem (maps a float tensor of shape
+        (n, n_features) to the targets) for the student to distil, instead
+        of a teacher trained here. Used with ``guidance="student"``.
 
     Attributes
     ----------
@@ -191,6 +213,11 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
     search_results_ : list of SearchResult
         One per target: the front, evaluation counts, stop reason and the
         state that ``warm_start`` continues from.
+    guidance_ : list of dict
+        One per guided target: the candidates proposed, how many trees
+        seeded the populations (``n_initial``) and the graft mutation
+        (``n_donors``), seconds spent, and any generator's failure. Empty
+        without guidance.
 
     Examples
     --------
@@ -257,6 +284,9 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         output_file=None,
         warm_start=False,
         guidance=None,
+        guidance_fraction=0.1,
+        guidance_time_fraction=0.2,
+        teacher=None,
     ):
         self.binary_operators = binary_operators
         self.unary_operators = unary_operators
@@ -310,6 +340,9 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         self.output_file = output_file
         self.warm_start = warm_start
         self.guidance = guidance
+        self.guidance_fraction = guidance_fraction
+        self.guidance_time_fraction = guidance_time_fraction
+        self.teacher = teacher
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -343,7 +376,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         states = self._warm_states(language, Y.shape[1])
 
         seeds = settings.seed.spawn(Y.shape[1])
-        results, tables = [], []
+        results, tables, guidance_reports = [], [], []
         for k in range(Y.shape[1]):
             data = Dataset.from_arrays(X, Y[:, k], None if W is None else W[:, k])
             floor = rounding_loss_floor(Y[:, k], settings.config.loss, settings.config.huber_delta)
@@ -351,9 +384,14 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
             label = f"y{k}" if Y.shape[1] > 1 else None
             callback = _IterationCallback(language, output, floor,
                                           ProgressDisplay(self.verbosity, label=label))
+            config, initial, donors = settings.config, None, None
+            if settings.generators and states[k] is None:  # a warm start keeps its populations
+                config, initial, donors, report = self._guide(settings, language, X, Y[:, k], seeds[k])
+                guidance_reports.append(report)
             try:
-                result = run_search(data, language, settings.config, random_state=seeds[k],
-                                    n_jobs=settings.n_jobs, state=states[k], callback=callback)
+                result = run_search(data, language, config, random_state=seeds[k],
+                                    n_jobs=settings.n_jobs, state=states[k], callback=callback,
+                                    initial_trees=initial, donor_trees=donors)
             finally:
                 callback.display.close()
             if not result.hall_of_fame:
@@ -370,7 +408,35 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         self.language_ = language
         self.search_results_ = results
         self.equations_ = tables if y_is_2d else tables[0]
+        if guidance_reports or not hasattr(self, "guidance_"):
+            self.guidance_ = guidance_reports
         return self
+
+    def _guide(self, settings: "_Settings", language: Language, X: np.ndarray, y: np.ndarray,
+               seed: np.random.SeedSequence):
+        """Run the candidate generators on their share of the time; return the search's
+        config (its timeout shortened by the time spent), initial trees, donors and a report."""
+        config = settings.config
+        start = time.monotonic()
+        timeout = config.timeout_in_seconds
+        budget = GUIDANCE_SECONDS_WITHOUT_TIMEOUT if timeout is None else self.guidance_time_fraction * timeout
+        operators = language.operator_set.operators
+        # Drawn without consuming the search's seed, so the GP's random streams do not move.
+        guidance_seed = int(np.random.Generator(np.random.PCG64(seed)).integers(2**31))
+        task = GuidanceTask(X, y, tuple(language.variable_names),
+                            tuple(op.name for op in operators if op.arity == 1),
+                            tuple(op.name for op in operators if op.arity == 2),
+                            budget, guidance_seed, self.teacher)
+        outcome = run_guidance(settings.generators, task)
+        n_initial = round(self.guidance_fraction * config.population_size * config.populations)
+        initial, donors = candidate_trees(outcome.candidates, language, int(config.maxsize), n_initial)
+        spent = time.monotonic() - start
+        if timeout is not None:
+            config = dataclasses.replace(config, timeout_in_seconds=max(timeout - spent, 0.1 * timeout))
+        report = {"candidates": [str(c) for c in outcome.candidates], "n_initial": len(initial),
+                  "n_donors": len(donors), "seconds": spent, "generator_seconds": outcome.seconds,
+                  "failures": outcome.failures}
+        return config, initial, donors, report
 
     def _resolve_settings(self) -> "_Settings":
         """Check the parameters and build the frozen objects of a fit (no data needed)."""
@@ -389,9 +455,14 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         n_jobs = resolve_n_jobs(None if self.n_jobs is None else _plain_int(self.n_jobs))
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be True or False, got {self.warm_start!r}")
-        if self.guidance not in GUIDANCE_CHOICES:
-            raise ValueError(f"guidance={self.guidance!r} is not available in this version; "
-                             f"use guidance=None (pure genetic programming)")
+        generators = resolve_generators(self.guidance)
+        for name in ("guidance_fraction", "guidance_time_fraction"):
+            value = getattr(self, name)
+            if not (_is_number(value) and 0.0 <= value <= 1.0):
+                raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+        if self.teacher is not None and not callable(self.teacher):
+            raise ValueError(f"teacher must be a torch module (callable on a tensor of inputs), "
+                             f"got {type(self.teacher).__name__}")
         if self.output_file is not None:
             if not isinstance(self.output_file, (str, os.PathLike)) or not str(self.output_file):
                 raise ValueError(f"output_file must be a file path or None, got {self.output_file!r}")
@@ -399,7 +470,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f"output_file={str(self.output_file)!r} is a folder; "
                                  f"name a file such as 'front.csv'")
         seed = resolve_seed(self.random_state)
-        return _Settings(operator_set, config, n_jobs, seed)
+        return _Settings(operator_set, config, n_jobs, seed, generators)
 
     def _check_training_data(self, X, y, weights):
         """Checked float arrays X (n, p), Y (n, targets), W (n, targets) or None, and y.ndim == 2."""
@@ -571,6 +642,7 @@ class _Settings:
     config: SearchConfig
     n_jobs: int
     seed: np.random.SeedSequence  # spawned once per target
+    generators: list  # candidate generators of neural guidance (empty: plain GP)
 
 
 class _IterationCallback:
@@ -588,6 +660,11 @@ class _IterationCallback:
         if self.output is not None and progress.hall_of_fame:
             table = front_frame(progress.hall_of_fame, self.language, self.loss_floor)
             write_front_csv(table, self.output)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)) and np.isfinite(value)
 
 
 def _is_integer(value) -> bool:

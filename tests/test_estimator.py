@@ -58,7 +58,7 @@ class FakeSearch:
         self.calls = []
 
     def __call__(self, data, language, config, *, random_state=None, n_jobs=1, state=None,
-                 callback=None):
+                 callback=None, initial_trees=None, donor_trees=None):
         self.calls.append(SimpleNamespace(data=data, language=language, config=config,
                                           random_state=random_state, n_jobs=n_jobs, state=state))
         front = fake_front(language, scale=len(self.calls))
@@ -133,7 +133,7 @@ def test_init_stores_parameters_unchanged():
     ({"mutation_weights": {"mutate_constnt": 1.0}}, "Did you mean 'mutate_constant'"),
     ({"constraints": {"sin": 3}}, r"constraints names \['sin'\]"),
     ({"nested_constraints": {"*": {"cos": 0}}}, r"nested_constraints names \['cos'\]"),
-    ({"guidance": "student"}, "use guidance=None"),
+    ({"guidance": "studnet"}, "Did you mean .student."),
     ({"n_jobs": 0}, "n_jobs must be"),
     ({"verbosity": -1}, "verbosity must be"),
     ({"random_state": "seed"}, "random_state must be"),

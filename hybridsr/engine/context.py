@@ -31,10 +31,12 @@ class SearchContext:
     data: Dataset
     language: Language
     config: SearchConfig
+    donors: tuple = ()  # candidate subtrees for the graft mutation
     _helpers: tuple | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self):
-        return {"data": self.data, "language": self.language, "config": self.config, "_helpers": None}
+        return {"data": self.data, "language": self.language, "config": self.config,
+                "donors": self.donors, "_helpers": None}
 
     @functools.cached_property
     def constraints(self) -> Constraints:
@@ -49,7 +51,7 @@ class SearchContext:
             evaluator = Evaluator(self.language.operator_set, c.loss, c.huber_delta)
             scorer = Scorer(self.language, evaluator, self.data, self.constraints, c.parsimony,
                             baseline_loss(self.data, c.loss, c.huber_delta), c.batch_size if c.batching else None)
-            self._helpers = (scorer, NodeTables(self.language))
+            self._helpers = (scorer, NodeTables(self.language, self.donors))
         return self._helpers
 
 

@@ -201,6 +201,7 @@ def run_search(
     executor: Executor | None = None,
     state: SearchState | None = None,
     initial_trees: Sequence | None = None,
+    donor_trees: Sequence | None = None,
     callback: Callable[[Progress], None] | None = None,
 ) -> SearchResult:
     """Evolve expressions for ``data`` until a stopping rule fires; return the Pareto front.
@@ -224,6 +225,9 @@ def run_search(
         Continue this search (warm start) for ``config.niterations`` more iterations.
     initial_trees : sequence of trees, optional
         Seed the initial populations with these (spread over the islands).
+    donor_trees : sequence of trees, optional
+        Subexpressions that the ``graft`` mutation inserts into members
+        (candidates from neural guidance); without them it never fires.
     callback : callable, optional
         Called with a :class:`Progress` after every iteration.
     """
@@ -234,7 +238,7 @@ def run_search(
                          f"{language.n_features}; build both from the same X")
     start = time.monotonic()
     deadline = math.inf if config.timeout_in_seconds is None else start + config.timeout_in_seconds
-    context = SearchContext(data, language, config)
+    context = SearchContext(data, language, config, tuple(donor_trees or ()))
     if state is None:
         state = initial_state(context, resolve_seed(random_state), initial_trees)
         n_evals_before = 0  # the initial populations' evaluations count too

@@ -28,9 +28,9 @@ __all__ = ["IslandState", "IslandReport", "new_island", "run_island"]
 
 _MUTATIONS = MutationWeights.names()
 (_MUTATE_CONSTANT, _MUTATE_OPERATOR, _SWAP_OPERANDS, _ADD_NODE, _INSERT_NODE, _DELETE_NODE,
- _OPTIMIZE) = (_MUTATIONS.index(name) for name in (
+ _OPTIMIZE, _GRAFT) = (_MUTATIONS.index(name) for name in (
      "mutate_constant", "mutate_operator", "swap_operands", "add_node", "insert_node",
-     "delete_node", "optimize"))
+     "delete_node", "optimize", "graft"))
 # Attempts at a mutation or crossover that satisfies the constraints before giving up.
 _MAX_ATTEMPTS = 10
 # How often (in mutations) the loop looks at the clock and the stop flag.
@@ -68,7 +68,14 @@ def new_island(scorer: Scorer, config: SearchConfig, tables: mut.NodeTables,
     members = []
     for tree in (seeds or []):
         if len(members) < config.population_size and allows(tree):
-            members.append(scorer.evaluate(tree, len(members), scorer.sample(rng)))
+            data = scorer.sample(rng)
+            member = scorer.evaluate(tree, len(members), data)
+            if member.loss < math.inf and config.should_optimize_constants:
+                # A seed's constants were fitted to something else (a network, another run).
+                member = scorer.optimize(member, rng, data, algorithm=config.optimizer_algorithm,
+                                         n_restarts=config.optimizer_nrestarts,
+                                         max_iterations=config.optimizer_iterations)
+            members.append(member)
     while len(members) < config.population_size:
         for _ in range(_MAX_ATTEMPTS):
             tree = random_tree(tables.language, int(rng.integers(1, config.initial_size + 1)), rng,
@@ -158,6 +165,8 @@ class _Evolution:
             weights[_SWAP_OPERANDS] = 0.0
         if parent.complexity >= self.config.maxsize:
             weights[_ADD_NODE] = weights[_INSERT_NODE] = 0.0
+        if not self.tables.donors:
+            weights[_GRAFT] = 0.0
         return weights
 
     def propose(self, name: str, parent: Member, temperature: float):
@@ -178,6 +187,8 @@ class _Evolution:
             return mut.delete_node(tree, rng)
         if name == "randomize":
             return mut.randomize(tables, config.maxsize, rng)
+        if name == "graft":
+            return mut.graft(tree, tables, rng)
         raise ValueError(f"unknown mutation {name!r}")
 
     def next_generation(self, parent: Member, temperature: float) -> Member | None:

@@ -9,6 +9,8 @@ lives in :mod:`hybridsr.gp.island`.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from ..expr.random_trees import random_tree
@@ -24,24 +26,27 @@ __all__ = [
     "insert_node",
     "delete_node",
     "randomize",
+    "graft",
     "crossover",
 ]
 
 
 class NodeTables:
-    """The primitives and variables of a language, grouped for fast random picks."""
+    """The primitives and variables of a language, grouped for fast random picks,
+    and the donor subtrees that :func:`graft` inserts (candidates from guidance)."""
 
-    __slots__ = ("language", "unary", "binary", "variables")
+    __slots__ = ("language", "unary", "binary", "variables", "donors")
 
-    def __init__(self, language: Language):
+    def __init__(self, language: Language, donors: Sequence[Individual] = ()):
         self.language = language
+        self.donors = tuple(Individual(d) for d in donors)
         ops = language.operator_set.operators
         self.unary = [language.primitive(op.name) for op in ops if op.arity == 1]
         self.binary = [language.primitive(op.name) for op in ops if op.arity == 2]
         self.variables = [language.variable(i) for i in range(language.n_features)]
 
     def __reduce__(self):
-        return (NodeTables, (self.language,))
+        return (NodeTables, (self.language, self.donors))
 
     def random_leaf(self, rng: np.random.Generator):
         """A variable or (half the time) a standard-normal constant, as PySR draws leaves."""
@@ -159,6 +164,15 @@ def randomize(tables: NodeTables, maxsize: int, rng: np.random.Generator) -> Ind
     """A fresh random tree of a size drawn uniformly from ``1 .. maxsize``."""
     size = int(rng.integers(1, maxsize + 1))
     return random_tree(tables.language, size, rng, constant_probability=0.5)
+
+
+def graft(tree: Individual, tables: NodeTables, rng: np.random.Generator) -> Individual | None:
+    """Replace a random subtree of ``tree`` by a random donor (None when there are no donors)."""
+    if not tables.donors:
+        return None
+    donor = tables.donors[int(rng.integers(len(tables.donors)))]
+    i = int(rng.integers(len(tree)))
+    return Individual(tree[:i] + donor[:] + tree[subtree_end(tree, i):])
 
 
 def crossover(first: Individual, second: Individual,

@@ -1,0 +1,169 @@
+"""Candidate generators: what proposes formulas to seed the search.
+
+A generator is any object with a ``name`` and a method
+``propose(task) -> list of sympy expressions`` (:class:`GuidanceTask` says
+what it gets). The built-in ones are named in :data:`BUILTIN_GENERATORS`;
+``guidance=["student"]`` picks them by name, and an object of one's own can
+stand in the same list, so a new generator needs no registration.
+
+:func:`run_guidance` runs them within a time budget and turns every failure
+into a :class:`GuidanceWarning`: guidance can make a search faster, never
+make it fail.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+import warnings
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+import sympy
+
+__all__ = ["GuidanceTask", "GuidanceOutcome", "GuidanceWarning", "CandidateGenerator",
+           "StudentGenerator", "BUILTIN_GENERATORS", "resolve_generators", "run_guidance"]
+
+
+class GuidanceWarning(UserWarning):
+    """A generator failed or found nothing; the search goes on without it."""
+
+
+@dataclass(frozen=True)
+class GuidanceTask:
+    """What a generator gets.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,)
+    variable_names : tuple of str
+        Names to write the candidates in (plain ``sympy.Symbol`` of them).
+    unary_operators, binary_operators : tuple of str
+        The search's operator names; candidates using others are dropped.
+    time_limit : float
+        Seconds this generator may take.
+    seed : int
+        Seed for its random numbers (torch included).
+    teacher : torch.nn.Module or None
+        A network the user trained on this problem, to distil instead of
+        training a teacher.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    variable_names: tuple[str, ...]
+    unary_operators: tuple[str, ...]
+    binary_operators: tuple[str, ...]
+    time_limit: float
+    seed: int
+    teacher: Any = None
+
+
+class CandidateGenerator(Protocol):
+    name: str
+
+    def propose(self, task: GuidanceTask) -> list[sympy.Expr]: ...
+
+
+@dataclass
+class StudentGenerator:
+    """Seed 000 with seed 001: train (or take) a teacher network, distil an EQL
+    student from it, and propose the student's formula.
+
+    ``teacher_share`` of the time goes to training the teacher; the rest to
+    the student. Options of :func:`hybridsr.neural.fit_student` can be set
+    through ``student_options``.
+    """
+
+    name: str = "student"
+    teacher_share: float = 0.4
+    student_options: dict = field(default_factory=dict)
+    #: What the last call found (the teacher's and student's reports), for users and tests.
+    last_report: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def propose(self, task: GuidanceTask) -> list[sympy.Expr]:
+        from ..neural import Teacher, fit_student, units_for
+
+        start = time.monotonic()
+        if task.teacher is not None:
+            teacher = Teacher.from_module(task.teacher, task.X, task.y)
+        else:
+            teacher = Teacher.fit(task.X, task.y, time_limit=self.teacher_share * task.time_limit,
+                                  random_state=task.seed)
+        left = max(task.time_limit - (time.monotonic() - start), 0.1 * task.time_limit)
+        options = {**units_for(task.unary_operators, task.binary_operators).options(),
+                   **self.student_options}
+        student = fit_student(task.X, task.y, teacher=teacher, variable_names=task.variable_names,
+                              time_limit=left, random_state=task.seed, **options)
+        self.last_report = {"teacher": teacher.report, "student_expression": str(student.expression),
+                            "student_validation_rmse": student.validation_rmse,
+                            "student_active_weights": student.n_active}
+        return [student.expression]
+
+
+#: Generators by name (read-only; pass your own objects in ``guidance`` instead of registering).
+BUILTIN_GENERATORS = MappingProxyType({"student": StudentGenerator})
+
+
+def resolve_generators(guidance) -> list:
+    """Generator objects from ``None``, a name, a generator, or a sequence of those."""
+    if guidance is None:
+        return []
+    items = [guidance] if isinstance(guidance, str) or hasattr(guidance, "propose") else guidance
+    try:
+        items = list(items)
+    except TypeError:
+        raise ValueError(f"guidance must be None, a generator name ({', '.join(BUILTIN_GENERATORS)}), "
+                         f"a generator object or a list of them; got {guidance!r}") from None
+    generators = []
+    for item in items:
+        if isinstance(item, str):
+            if item not in BUILTIN_GENERATORS:
+                near = difflib.get_close_matches(item, list(BUILTIN_GENERATORS), n=1)
+                hint = f" Did you mean {near[0]!r}?" if near else ""
+                raise ValueError(f"unknown guidance {item!r}.{hint} Available: "
+                                 f"{', '.join(BUILTIN_GENERATORS)}, or an object with a "
+                                 f"propose(task) method")
+            generators.append(BUILTIN_GENERATORS[item]())
+        elif callable(getattr(item, "propose", None)):
+            generators.append(item)
+        else:
+            raise ValueError(f"guidance entry {item!r} is neither a generator name "
+                             f"({', '.join(BUILTIN_GENERATORS)}) nor an object with a propose(task) method")
+    return generators
+
+
+@dataclass(frozen=True)
+class GuidanceOutcome:
+    """Candidates from every generator that worked, and how long each took."""
+
+    candidates: list[sympy.Expr]
+    seconds: dict[str, float]
+    failures: dict[str, str]
+
+
+def run_guidance(generators: Sequence, task: GuidanceTask) -> GuidanceOutcome:
+    """Run each generator on an equal share of ``task.time_limit``; failures become warnings."""
+    candidates, seconds, failures = [], {}, {}
+    share = task.time_limit / max(len(generators), 1)
+    for index, generator in enumerate(generators):
+        name = getattr(generator, "name", type(generator).__name__)
+        start = time.monotonic()
+        try:
+            own = GuidanceTask(task.X, task.y, task.variable_names, task.unary_operators,
+                               task.binary_operators, share, task.seed + index, task.teacher)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch's and sympy's chatter is not the user's
+                found = [sympy.sympify(c) for c in generator.propose(own)]
+            if not found:
+                raise ValueError("it proposed no formula")
+            candidates.extend(found)
+        except Exception as error:  # noqa: BLE001 - guidance must never sink the search
+            failures[name] = f"{type(error).__name__}: {error}"
+            warnings.warn(f"guidance {name!r} failed ({failures[name]}); the search goes on "
+                          f"without it", GuidanceWarning, stacklevel=2)
+        seconds[name] = time.monotonic() - start
+    return GuidanceOutcome(candidates, seconds, failures)
