@@ -48,13 +48,16 @@ def _add_bench_parser(commands) -> None:
             "`hybridsr bench report DIR` rebuilds the tables from saved results."))
     bench.add_argument("action", nargs="*", metavar="report DIR",
                        help="`report DIR`: print and export the tables of saved results")
+    bench.add_argument("--rejudge", action="store_true",
+                       help="with `report DIR`: judge the saved formulas again with this version")
     bench.add_argument("--suite", default="empirical",
                        help="empirical, feynman, nguyen, seed, or a path to your own suite "
                             "(default: empirical)")
     bench.add_argument("--problems", metavar="NAMES",
                        help="comma-separated problem names to run (default: the whole suite)")
     bench.add_argument("--methods", default="hybridsr", metavar="NAMES",
-                       help="comma-separated: hybridsr, operon, gplearn (default: hybridsr)")
+                       help="comma-separated: hybridsr (student-guided GP), hybridsr-gp (GP "
+                            "alone), eql, student, operon, gplearn (default: hybridsr)")
     bench.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1 (default: 5)")
     bench.add_argument("--time", type=float, default=60.0, metavar="SECONDS",
                        help="time budget of each run (default: 60)")
@@ -200,6 +203,17 @@ def run_bench(args: argparse.Namespace) -> int:
         out = Path(args.action[1]) if len(args.action) == 2 else args.out
         if not out.is_dir():
             raise ValueError(f"no results directory at {str(out)!r}")
+        if args.rejudge:
+            from .bench.report import load_results, rejudge_results
+            from .datasets import get_suite
+
+            problems = {}
+            for suite in sorted({r.get("suite") for r in load_results(out)} - {None}):
+                try:
+                    problems.update((p.name, p) for p in get_suite(suite))
+                except ValueError:
+                    print(f"suite {suite!r} is not available here; its records keep their outcomes")
+            print(f"{rejudge_results(out, problems)} outcome(s) changed on judging again")
         print(format_table(write_reports(out)))
         print(f"wrote {out / 'summary.txt'}, summary.md and summary.csv")
         _write_plots(out)

@@ -21,6 +21,17 @@ def test_round_floats_follows_srbench():
     assert rounded == sympy.Float(3.0) * x
 
 
+def test_round_floats_keeps_tiny_constants_that_matter():
+    r, m = sympy.symbols("r m", positive=True)
+    points = {"r": np.linspace(1e9, 1e12, 30), "m": np.linspace(1e22, 1e30, 30)}
+    model = sympy.log(sympy.Float(6.6559e-11) * m / r**2) + sympy.Float(3e-6) * r / r
+    rounded = round_floats(model, points=points)
+    assert rounded == sympy.log(sympy.Float(6.66e-11) * m / r**2)
+    assert round_floats(model) == sympy.log(0 * m)  # SRBench's rule without points
+    assert symbolic_match(str(model), "log(6.67408e-11*m*r**(-2))", names=("r", "m"),
+                          positive=("r", "m"), points=points)
+
+
 @pytest.mark.parametrize("model, truth, names, expected", [
     ("70.00004*D", "70*D", ("D",), True),                      # rounding to 3 decimals
     ("3.0001*sin(x) - 0.5*x + 2.5", "3*sin(x) - 0.5*x", ("x",), True),  # additive constant
@@ -72,6 +83,21 @@ def test_variables_from_positive_ranges_are_positive_to_the_judge():
     assert positive_variables(get_problem("bode", "empirical")) == ()
     assert symbolic_match("365.16*a**1.5", "365.25*sqrt(a**3)", names=("a",), positive=("a",))
     assert not symbolic_match("365.16*a**1.5", "365.25*sqrt(a**3)", names=("a",))
+
+
+def test_rejudge_reads_saved_formulas_again(tmp_path):
+    from hybridsr.bench.report import rejudge_results
+
+    kepler = get_problem("kepler", "empirical")
+    record = {"key": "m/kepler/0", "method": "m", "problem": "kepler", "title": "Kepler",
+              "suite": "empirical", "seed": 0, "status": "ok", "truth": str(kepler.sympy()),
+              "selected": "900*a", "front": ["900*a", "365.16*a**1.5"], "test_r2": 0.9,
+              "fit_seconds": 7.0, "outcome": "failed"}
+    (tmp_path / "results-0of1.jsonl").write_text(json.dumps(record) + "\n")
+    assert rejudge_results(tmp_path, {"kepler": kepler}) == 1
+    (updated,) = load_results(tmp_path)
+    assert updated["outcome"] == "on_front" and updated["front_exact_indices"] == [1]
+    assert updated["solved_seconds"] == 7.0  # no snapshots saved: the end of the fit
 
 
 def test_judge_lists_the_matching_front_formulas():

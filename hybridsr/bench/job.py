@@ -20,7 +20,7 @@ import numpy as np
 from ..datasets import Problem, get_suite
 from .judge import first_exact_time, judge, r2_score
 
-__all__ = ["job_key", "run_job", "extrapolation_problem"]
+__all__ = ["job_key", "run_job", "extrapolation_problem", "rejudge"]
 
 #: Rows of each held-out test set.
 TEST_ROWS = 1000
@@ -133,6 +133,30 @@ def run_job(method: str, problem: Problem, seed: int, time_budget: float, *,
                       traceback=traceback.format_exc(limit=5))
     record["seconds"] = time.monotonic() - started
     return _finite(record)
+
+
+def rejudge(record: dict, problem: Problem) -> dict:
+    """``record`` judged again from its saved formulas with this version's judge.
+
+    The test points are drawn again from the problem and the record's seed,
+    as the job drew them. A time to solution saved from the method's
+    snapshots is kept; one found only now is the end of the fit (an upper
+    bound), and one that no longer holds is dropped.
+    """
+    if record.get("status") != "ok" or not problem.formula or "front" not in record:
+        return record
+    names = problem.variable_names
+    X_test, _ = problem.sample(TEST_ROWS, seed=np.random.SeedSequence([record["seed"], 1]), noise=0.0)
+    points = {n: np.asarray(X_test[n], dtype=float)[:JUDGE_ROWS] for n in names}
+    test_r2 = float(record.get("test_r2", -math.inf))
+    verdict = judge(record["selected"], list(record["front"]), record["truth"], test_r2, names=names,
+                    positive=positive_variables(problem), points=points)
+    solved = record.get("solved_seconds") if verdict.front_exact else None
+    if verdict.front_exact and solved is None:
+        solved = record.get("fit_seconds")
+    return {**record, "outcome": verdict.outcome, "selected_exact": verdict.selected_exact,
+            "front_exact": verdict.front_exact,
+            "front_exact_indices": list(verdict.front_exact_indices), "solved_seconds": solved}
 
 
 def _finite(record: dict) -> dict:

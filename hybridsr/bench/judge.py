@@ -25,13 +25,55 @@ __all__ = ["OUTCOMES", "Verdict", "round_floats", "symbolic_match", "r2_score", 
 OUTCOMES = ("exact", "on_front", "accurate", "failed")
 
 
-def round_floats(expression: sympy.Expr, zero_below: float = 1e-4, digits: int = 3) -> sympy.Expr:
-    """SRBench's rounding: tiny floats become 0, the others keep ``digits`` decimals."""
+def round_floats(expression: sympy.Expr, zero_below: float = 1e-4, digits: int = 3,
+                 points: dict | None = None) -> sympy.Expr:
+    """SRBench's rounding: tiny floats become 0, the others keep ``digits`` decimals.
+
+    With ``points`` (variable name -> sample values), a tiny float becomes 0
+    only where that changes the formula's values by less than 0.1%, and is
+    otherwise kept to ``digits`` significant digits: SRBench's rule reads
+    ``log(6.67e-11*m1*m2/r**2)`` as ``log(0)``, while it exists to drop
+    negligible terms such as ``1e-6*x**2``.
+    """
     replacements = {}
+    reference = None if points is None else _values(expression, points)
     for number in expression.atoms(sympy.Float):
         value = float(number)
-        replacements[number] = sympy.Integer(0) if abs(value) < zero_below else sympy.Float(round(value, digits))
+        if abs(value) >= zero_below:
+            replacements[number] = sympy.Float(round(value, digits))
+        elif reference is None or _negligible(expression.xreplace({number: 0}), reference, points):
+            replacements[number] = sympy.Integer(0)
+        else:
+            replacements[number] = sympy.Float(float(f"{value:.{digits - 1}e}"))
     return expression.xreplace(replacements)
+
+
+def _values(expression: sympy.Expr, points: dict) -> np.ndarray | None:
+    """The real values of ``expression`` on ``points`` (None when they cannot be computed)."""
+    symbols = sorted(expression.free_symbols, key=str)
+    if any(str(s) not in points for s in symbols):
+        return None
+    columns = [np.asarray(points[str(s)], dtype=float) for s in symbols]
+    size = len(next(iter(points.values())))
+    try:
+        with np.errstate(all="ignore"):
+            values = sympy.lambdify(symbols, expression, "numpy")(*columns)
+            return np.broadcast_to(np.asarray(values, dtype=complex), (size,))
+    except Exception:  # noqa: BLE001 - what numpy cannot evaluate is left to sympy
+        return None
+
+
+def _negligible(changed: sympy.Expr, reference: np.ndarray | None, points: dict) -> bool:
+    if reference is None:
+        return True
+    values = _values(changed, points)
+    if values is None:
+        return False
+    with np.errstate(all="ignore"):
+        scale = np.nanmax(np.abs(reference)) if np.isfinite(reference).any() else np.inf
+        difference = np.abs(values - reference)
+    return bool(np.isfinite(scale) and np.all(np.isfinite(values) == np.isfinite(reference))
+                and np.nanmax(np.where(np.isfinite(reference), difference, 0.0)) <= 1e-3 * max(scale, 1e-300))
 
 
 def _is_constant(expression: sympy.Expr) -> bool:
@@ -82,7 +124,7 @@ def _numerically_possible(m: sympy.Expr, t: sympy.Expr, names: tuple[str, ...],
 
 def _match(model: str, truth: str, names: tuple[str, ...] = (),
            positive: tuple[str, ...] = (), points: dict | None = None) -> bool:
-    m = round_floats(_parse(model, names, positive))
+    m = round_floats(_parse(model, names, positive), points=points)
     t = _parse(truth, names, positive)
     if points is not None and not _numerically_possible(m, t, names, points):
         return False

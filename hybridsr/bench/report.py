@@ -9,7 +9,7 @@ import pandas as pd
 
 from .judge import OUTCOMES
 
-__all__ = ["load_results", "summary_table", "format_table", "write_reports"]
+__all__ = ["load_results", "summary_table", "format_table", "write_reports", "rejudge_results"]
 
 
 def load_results(out_dir) -> list[dict]:
@@ -23,6 +23,33 @@ def load_results(out_dir) -> list[dict]:
                 continue
             records[record["key"]] = record
     return list(records.values())
+
+
+def rejudge_results(out_dir, problems) -> int:
+    """Judge every saved record in ``out_dir`` again (see :func:`hybridsr.bench.job.rejudge`)
+    and rewrite its results file atomically; returns how many outcomes changed.
+
+    ``problems`` maps problem names to :class:`~hybridsr.datasets.Problem`;
+    records of other problems are kept as they are.
+    """
+    from .job import rejudge
+
+    changed = 0
+    for path in sorted(Path(out_dir).glob("results*.jsonl")):
+        lines = []
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line a kill cut short
+            problem = problems.get(record.get("problem"))
+            updated = rejudge(record, problem) if problem is not None else record
+            changed += updated.get("outcome") != record.get("outcome")
+            lines.append(json.dumps(updated))
+        tmp = path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(line + "\n" for line in lines))
+        tmp.replace(path)
+    return changed
 
 
 def summary_table(records: list[dict]) -> pd.DataFrame:
