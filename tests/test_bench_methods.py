@@ -128,7 +128,7 @@ def test_operators_map_to_each_peer_and_report_what_is_missing():
 
 # ------------------------------------------------------------------ entry points
 def test_unknown_method_lists_the_valid_ones_and_the_nearest():
-    with pytest.raises(ValueError, match=r"Did you mean 'operon'\?.*hybridsr, operon, gplearn"):
+    with pytest.raises(ValueError, match=r"Did you mean 'operon'\?.*hybridsr, hybridsr-gp, eql"):
         fit_method("operom", TINY, *TINY.sample(seed=0))
 
 
@@ -167,11 +167,25 @@ def formula_values(text: str, problem: Problem, X) -> np.ndarray:
     return np.broadcast_to(np.asarray(values, dtype=float), (len(X),))
 
 
-def test_hybridsr_smoke_fit():
+@pytest.mark.parametrize("method", ["hybridsr-gp", "hybridsr"])
+def test_hybridsr_smoke_fit(method):
     X, y = TINY.sample(seed=0)
-    out = fit_method("hybridsr", TINY, X, y, time_budget=3, seed=0)
+    out = fit_method(method, TINY, X, y, time_budget=3, seed=0)
     prediction = check_output(out, TINY, X, y)
     assert out.info["stop_reason"] == "timeout"
+    np.testing.assert_allclose(formula_values(out.selected, TINY, X), prediction, rtol=1e-6,
+                               atol=1e-9 * np.abs(y).max())
+    assert bool(out.info["guidance"]) == (method == "hybridsr")
+    assert out.timeline and out.timeline[-1][0] <= out.elapsed
+
+
+@pytest.mark.parametrize("method", ["eql", "student"])
+def test_network_smoke_fit(method):
+    pytest.importorskip("torch")
+    X, y = TINY.sample(seed=0)
+    out = fit_method(method, TINY, X, y, time_budget=4, seed=0)
+    prediction = check_output(out, TINY, X, y)
+    assert out.front == [out.selected]
     np.testing.assert_allclose(formula_values(out.selected, TINY, X), prediction, rtol=1e-6,
                                atol=1e-9 * np.abs(y).max())
 
@@ -199,4 +213,4 @@ def test_gplearn_smoke_fit():
 
 
 def test_method_names():
-    assert METHOD_NAMES == ("hybridsr", "operon", "gplearn")
+    assert METHOD_NAMES == ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn")

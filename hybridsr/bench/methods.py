@@ -39,10 +39,15 @@ __all__ = ["METHOD_NAMES", "FitOutput", "available_methods", "fit_method", "pars
            "gplearn_to_sympy_string", "operon_to_sympy_string"]
 
 #: The methods :func:`fit_method` knows.
-METHOD_NAMES = ("hybridsr", "operon", "gplearn")
+#: ``hybridsr`` is the hybrid (student-guided GP), ``hybridsr-gp`` the GP alone,
+#: ``eql`` seed 001's network alone and ``student`` the distilled student alone.
+METHOD_NAMES = ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn")
 # method -> (module that must import, the pip command that installs it)
 _PACKAGES = {
-    "hybridsr": ("hybridsr.estimator", "pip install hybridsr"),
+    "hybridsr": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
+    "hybridsr-gp": ("hybridsr.estimator", "pip install hybridsr"),
+    "eql": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
+    "student": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
     "operon": ("pyoperon.sklearn", 'pip install pyoperon (or pip install "hybridsr[peers]")'),
     "gplearn": ("gplearn.genetic", 'pip install gplearn (or pip install "hybridsr[peers]")'),
 }
@@ -151,7 +156,9 @@ def fit_method(name: str, problem, X_train, y_train, *, time_budget: float = 60.
     y = np.asarray(y_train, dtype=np.float64).ravel()
     if len(y) != len(X):
         raise ValueError(f"X_train has {len(X)} rows but y_train has {len(y)}")
-    fit = {"hybridsr": _fit_hybridsr, "operon": _fit_operon, "gplearn": _fit_gplearn}[name]
+    fit = {"hybridsr": functools.partial(_fit_hybridsr, guidance=("student",)),
+           "hybridsr-gp": _fit_hybridsr, "eql": _fit_eql, "student": _fit_student,
+           "operon": _fit_operon, "gplearn": _fit_gplearn}[name]
     start = time.perf_counter()
     selected, front, predict, n_evals, info, *timeline = fit(problem, names, X, y,
                                                              float(time_budget), int(seed), int(n_jobs))
@@ -227,13 +234,14 @@ def _map_operators(problem, table: Mapping[str, str | None]) -> tuple[list[str],
 
 
 # ------------------------------------------------------------------ hybridsr
-def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs):
+def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs, guidance=None):
     from ..estimator import HybridSRRegressor
 
     settings = dict(binary_operators=list(problem.binary_operators),
                     unary_operators=list(problem.unary_operators),
                     timeout_in_seconds=time_budget, niterations=_HYBRIDSR_ITERATIONS,
-                    random_state=seed, verbosity=0, n_jobs=n_jobs)
+                    random_state=seed, verbosity=0, n_jobs=n_jobs,
+                    guidance=None if guidance is None else list(guidance))
     model = HybridSRRegressor(**settings)
     model.fit(pd.DataFrame(X, columns=list(names)), y)
     # hybridsr renames only columns that clash with operators or keywords; map them back.
@@ -243,7 +251,8 @@ def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs):
     selected = str(model.sympy().xreplace(back))
     results = model.search_results_
     info = {"settings": {k: v for k, v in settings.items() if k != "random_state"},
-            "stop_reason": results[0].stop_reason, "iterations": results[0].n_iterations}
+            "stop_reason": results[0].stop_reason, "iterations": results[0].n_iterations,
+            "guidance": model.guidance_}
     n_evals = int(sum(r.n_evals for r in results))
     timeline = _hybridsr_timeline(results[0].history, model.language_, back)
     return selected, front, functools.partial(_predict_frame, model, names), n_evals, info, timeline
@@ -264,6 +273,50 @@ def _hybridsr_timeline(history, language, back) -> list[tuple[float, list[str]]]
     return [(float(history[i].elapsed),
              [str(tree_to_sympy(m.tree, language).xreplace(back)) for m in history[i].hall_of_fame])
             for i in picked]
+
+
+# ------------------------------------------------------------------ EQL and the student
+#: Share of the student's budget that trains its teacher (as the hybrid's guidance does).
+_TEACHER_SHARE = 0.4
+
+
+def _eql_output(result, names, info):
+    """The extracted formula as the front, predicted through sympy."""
+    import sympy as sp
+
+    text = str(result.expression)
+    function = sp.lambdify([sp.Symbol(n) for n in names], result.expression, modules="numpy")
+
+    def predict(X):
+        columns = [_matrix(X, names)[:, i] for i in range(len(names))]
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(function(*columns), dtype=float), (len(columns[0]),))
+
+    info = {**info, "n_active": int(result.n_active), "validation_rmse": float(result.validation_rmse)}
+    return text, [text], predict, None, info
+
+
+def _fit_eql(problem, names, X, y, time_budget, seed, n_jobs):
+    from ..neural import fit_eql, units_for
+
+    options = units_for(problem.unary_operators, problem.binary_operators).options()
+    result = fit_eql(X, y, variable_names=names, time_limit=time_budget, random_state=seed, **options)
+    return _eql_output(result, names, {"units": {k: list(v) if isinstance(v, tuple) else v
+                                                 for k, v in options.items()}})
+
+
+def _fit_student(problem, names, X, y, time_budget, seed, n_jobs):
+    from ..neural import Teacher, fit_student, units_for
+
+    start = time.perf_counter()
+    teacher = Teacher.fit(X, y, time_limit=_TEACHER_SHARE * time_budget, random_state=seed)
+    options = units_for(problem.unary_operators, problem.binary_operators).options()
+    left = max(time_budget - (time.perf_counter() - start), 0.1 * time_budget)
+    result = fit_student(X, y, teacher=teacher, variable_names=names, time_limit=left,
+                         random_state=seed, **options)
+    report = teacher.report
+    return _eql_output(result, names, {"teacher_validation_r2": float(report.validation_r2),
+                                       "teacher_seconds": float(report.seconds)})
 
 
 # ------------------------------------------------------------------ Operon

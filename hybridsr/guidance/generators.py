@@ -75,7 +75,10 @@ class StudentGenerator:
 
     ``teacher_share`` of the time goes to training the teacher; the rest to
     the student. Options of :func:`hybridsr.neural.fit_student` can be set
-    through ``student_options``.
+    through ``student_options``; by default the student has no division
+    output (EQL-div trains slowly and its rational formulas make poor seeds;
+    the search still has ``/``). The proposals are the student's formula and
+    every surviving unit's output.
     """
 
     name: str = "student"
@@ -95,13 +98,13 @@ class StudentGenerator:
                                   random_state=task.seed)
         left = max(task.time_limit - (time.monotonic() - start), 0.1 * task.time_limit)
         options = {**units_for(task.unary_operators, task.binary_operators).options(),
-                   **self.student_options}
+                   "division": False, **self.student_options}
         student = fit_student(task.X, task.y, teacher=teacher, variable_names=task.variable_names,
                               time_limit=left, random_state=task.seed, **options)
         self.last_report = {"teacher": teacher.report, "student_expression": str(student.expression),
                             "student_validation_rmse": student.validation_rmse,
                             "student_active_weights": student.n_active}
-        return [student.expression]
+        return [student.expression, *student.subexpressions]
 
 
 #: Generators by name (read-only; pass your own objects in ``guidance`` instead of registering).
