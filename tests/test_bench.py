@@ -205,3 +205,21 @@ def test_bench_command_end_to_end(tmp_path, capsys):
         assert (out / "time_to_solution.png").exists() and list((out / "fronts").glob("*.png"))
     assert main(["bench", "--methods", "hybrid", "--out", str(out)]) == 2
     assert "Did you mean 'hybridsr'" in capsys.readouterr().err
+
+
+def test_guidance_ablation_summary():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "benchmarks" / "guidance_ablation.py"
+    spec = importlib.util.spec_from_file_location("guidance_ablation", path)
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    records = [{**_record("hybridsr", "Hubble", 0, "exact"), "solved_seconds": 4.0},
+               {**_record("hybridsr", "Hubble", 1, "on_front"), "solved_seconds": 8.0},
+               {**_record("hybridsr-gp", "Hubble", 0, "accurate"), "solved_seconds": None}]
+    rows = {row["method"]: row for row in ablation.summarize(records)}
+    assert rows["hybridsr"] == {"method": "hybridsr", "runs": 2, "on_front": 2, "selected": 1,
+                                "median_seconds": 6.0}
+    assert rows["hybridsr-gp"]["on_front"] == 0 and rows["hybridsr-gp"]["median_seconds"] is None
+    assert ablation.per_problem(records) == [("Hubble", ["0/1", "2/2"])]
