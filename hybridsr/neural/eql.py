@@ -12,7 +12,11 @@ Training follows Kim et al.: (1) a dense phase without the penalty, (2) a
 regularized phase, either with the smoothed L0.5 penalty or with relaxed L0
 (hard-concrete gates on every weight, Louizos et al. 2018), (3) pruning of
 weights below ``prune_threshold`` to exact zeros, which stay frozen, and
-(4) fine-tuning of the survivors without the penalty (Adam, then L-BFGS).
+(4) fine-tuning of the survivors without the penalty (Adam, then
+Levenberg-Marquardt, with further pruning of weights that shrank below the
+threshold). Several restarts train side by side as one batched network, each
+with the penalty's weight scaled differently; the one with the best trade of
+held-out error and size is kept.
 
 :func:`fit_student` distils a teacher network into the student, "at each
 layer" when asked: the student learns the teacher's outputs on fresh dense
@@ -30,10 +34,11 @@ the clamps are inactive.
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -73,9 +78,15 @@ _DTYPE = torch.float64
 # sympy.expand runs only on expressions with at most this many operations.
 _EXPAND_LIMIT = 600
 _GRAD_CLIP = 10.0
+# Significant digits of the numbers written into formulas (2.99999999999999 -> 3.0).
+_DIGITS = 10
+# Additive terms below this fraction of the formula's RMS on every row are dropped,
+# in formulas of at most _TIDY_LIMIT terms.
+_NEGLIGIBLE = 1e-9
+_TIDY_LIMIT = 200
 # Parameters per forward-mode pass when the polish builds a Jacobian.
 _JACOBIAN_CHUNK = 16
-# Hard-concrete gates start mostly open (log alpha 3: P(gate = 0) ~ 0.1%) and learn
+# Hard-concrete gates start mostly open (log alpha 3: P(gate = 0) ~ 1%) and learn
 # faster than the weights, so that the L0 penalty can close them within the schedule.
 _LOG_ALPHA_INIT = 3.0
 _GATE_LR_FACTOR = 10.0
@@ -161,7 +172,8 @@ def units_for(unary_operators: Sequence = (), binary_operators: Sequence = ("+",
     """
     unary_names = [_operator_name(s) for s in unary_operators]
     binary_names = [_operator_name(s) for s in binary_operators]
-    unary = ["identity"] + [n for n in dict.fromkeys(unary_names) if n in UNARY_UNITS - {"identity"}]
+    extra = UNARY_UNITS - {"identity"}
+    unary = ["identity"] + [n for n in dict.fromkeys(unary_names) if n in extra]
     products = n_products if "*" in binary_names else 0
     division = "/" in binary_names or "inv" in unary_names
     return Units(tuple(unary), int(products), bool(division))
@@ -193,7 +205,7 @@ class _Options:
     n_restarts: int
     time_limit: float | None
     seed: int
-    variable_names: tuple[str, ...] = field(default=())
+    variable_names: tuple[str, ...]
 
 
 _DEFAULT_REG_STRENGTH = {"l05": 3e-3, "l0": 1e-2}
@@ -220,10 +232,14 @@ def _resolve_options(n_features: int, *, variable_names, unary, n_products, n_la
                          f"{sorted(REGULARIZATIONS)} (smoothed L0.5, relaxed L0)")
     strength = _DEFAULT_REG_STRENGTH[reg] if reg_strength is None else \
         _number("reg_strength", reg_strength, minimum=0.0)
-    if isinstance(epochs, (int, np.integer)) or len(tuple(epochs)) != 3:
+    try:
+        steps = tuple(epochs)
+    except TypeError:
+        steps = ()
+    if len(steps) != 3:
         raise ValueError(f"epochs is three step counts (dense, regularized, fine-tune), "
                          f"e.g. (400, 2000, 300); got {epochs!r}")
-    epochs = tuple(_count(f"epochs[{i}]", e, minimum=0) for i, e in enumerate(epochs))
+    epochs = tuple(_count(f"epochs[{i}]", e, minimum=0) for i, e in enumerate(steps))
     if epochs[1] == 0:
         raise ValueError("epochs[1] (regularized steps) must be >= 1; sparsity comes from it")
     lr = _number("learning_rate", learning_rate, minimum=0.0, strict=True)
@@ -241,8 +257,8 @@ def _resolve_options(n_features: int, *, variable_names, unary, n_products, n_la
     rng = np.random.default_rng(random_state)
     seed = int(rng.integers(2**62))
     return _Options(tuple(unit_names), n_products, n_layers, bool(division), reg, strength,
-                    epochs, lr, prune, smoothing, init_scale, fraction, n_restarts, time_limit, seed,
-                    names), rng
+                    epochs, lr, prune, smoothing, init_scale, fraction, n_restarts, time_limit,
+                    seed, names), rng
 
 
 def _resolve_unary(unary) -> list[str]:
@@ -409,12 +425,14 @@ class EQLNetwork(torch.nn.Module):
             parts.append(z[..., n_unary:stop:2] * z[..., n_unary + 1:stop:2])
         return torch.cat(parts, dim=-1)
 
-    def outputs(self, flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """The linear output layer's values (K, n, 1 or 2: numerator, denominator)."""
-        weights, h = self.split(flat), x
+    def outputs(self, flat: torch.Tensor, x: torch.Tensor):
+        """(out, hidden): the output layer's values (K, n, 1 or 2: numerator, denominator)
+        and each hidden layer's unit outputs, for rows ``x`` of shape (n, d) or (K, n, d)."""
+        weights, hidden, h = self.split(flat), [], x
         for k in range(self.n_layers):
             h = self.units(self.layer_inputs(weights, k, h))
-        return h @ weights[-2].transpose(1, 2) + weights[-1].unsqueeze(1)
+            hidden.append(h)
+        return h @ weights[-2].transpose(1, 2) + weights[-1].unsqueeze(1), hidden
 
     def run(self, flat: torch.Tensor, x: torch.Tensor, threshold: float | None = None):
         """(output, penalty, hidden) of every network on rows ``x`` ((n, d) or (K, n, d)).
@@ -423,11 +441,7 @@ class EQLNetwork(torch.nn.Module):
         ``hidden`` the unit outputs of each layer. Without ``threshold`` a
         division output is plain ``num / den``.
         """
-        weights, hidden, h = self.split(flat), [], x
-        for k in range(self.n_layers):
-            h = self.units(self.layer_inputs(weights, k, h))
-            hidden.append(h)
-        out = h @ weights[-2].transpose(1, 2) + weights[-1].unsqueeze(1)
+        out, hidden = self.outputs(flat, x)
         penalty = out.new_zeros(out.shape[0])
         if not self.division:
             return out[..., 0], penalty, hidden
@@ -542,17 +556,19 @@ class _Trainer:
         return max(1.0 / math.sqrt(1.0 + self.step / 10.0), 1e-3) if self.network.division else None
 
     def loss(self, weights, *, reg: float, hints: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """(objective, data MSE), each of shape (K,)."""
+        """(objective, data MSE), each of shape (K,); gradient matching only with autograd on."""
         t, n, net = self.targets, self.targets.n_data, self.network
         x = t.x
-        if t.gradient is not None:
+        match_gradient = t.gradient is not None and torch.is_grad_enabled()
+        if match_gradient:
             x = t.x.expand(net.n_networks, -1, -1).clone().requires_grad_(True)
         out, penalty, hidden = net.run(weights, x, self.threshold())
         data = torch.mean((out - t.y) ** 2, dim=1)
         loss = data + penalty
-        if t.gradient is not None:
+        if match_gradient:
             grad, = torch.autograd.grad(out[:, n:].sum(), x, create_graph=True)
-            loss = loss + t.gradient_weight * torch.mean((grad[:, n:] - t.gradient) ** 2, dim=(1, 2))
+            mismatch = torch.mean((grad[:, n:] - t.gradient) ** 2, dim=(1, 2))
+            loss = loss + t.gradient_weight * mismatch
         if hints and self.adapters:
             terms = [torch.mean((hidden[layer][:, n:] @ w + b - hint) ** 2, dim=(1, 2))
                      for layer, hint, w, b in self.adapters]
@@ -624,6 +640,7 @@ class _Trainer:
                 if not self.prune() or time.perf_counter() > self.deadline:
                     break
                 self.polish(max_iter=_POLISH_ITERATIONS)
+        self.drop_dead()
         with torch.no_grad():
             _, data = self.loss(net.effective(), reg=0.0, hints=False)
         if not torch.isfinite(data).all():
@@ -672,6 +689,23 @@ class _Trainer:
         net.log_alpha = None
         return pruned
 
+    def drop_dead(self) -> None:
+        """Zero the weights of units that no nonzero path joins to the output (one network)."""
+        net = self.network
+        with torch.no_grad():
+            pieces = [w[0].numpy() for w in net.split(net.effective()[:1])]
+            masks = [m[0].numpy().copy() for m in net.split(net.mask[:1])]
+        n_unary = len(net.unit_names)
+        for k, live in enumerate(_live_units(pieces, n_unary, net.n_layers)):
+            rows = {r for unit in live for r in _unit_rows(unit, n_unary)}
+            dead = [r for r in range(masks[2 * k].shape[0]) if r not in rows]
+            masks[2 * k][dead] = 0.0
+            masks[2 * k + 1][dead] = 0.0
+        mask = torch.as_tensor(np.concatenate([m.ravel() for m in masks]), dtype=_DTYPE)
+        with torch.no_grad():
+            net.mask.copy_(mask.unsqueeze(0))
+            net.theta.mul_(net.mask)
+
     def polish(self, max_iter: int) -> None:
         """Levenberg-Marquardt on each live network's surviving weights (outputs only).
 
@@ -693,7 +727,7 @@ class _Trainer:
         floor = self.threshold()
 
         def residual(p):
-            out = net.outputs(base.index_put((active,), p).unsqueeze(0), t.x)[0]
+            out = net.outputs(base.index_put((active,), p).unsqueeze(0), t.x)[0][0]
             if not net.division:
                 return (out[:, 0] - t.y) / root_n
             return (out[:, 0] / out[:, 1] - t.y) / root_n
@@ -701,7 +735,7 @@ class _Trainer:
         def cost(p) -> float:
             with torch.no_grad():
                 if net.division and not bool(
-                        (net.outputs(base.index_put((active,), p).unsqueeze(0), t.x)[0, :, 1]
+                        (net.outputs(base.index_put((active,), p).unsqueeze(0), t.x)[0][0, :, 1]
                          > floor).all()):
                     return math.inf
                 r = residual(p)
@@ -788,8 +822,10 @@ class EQLResult:
         The pruned network as a formula over ``sympy.Symbol(name)`` variables.
     subexpressions : list of sympy.Expr
         Distinct non-constant formulas: every surviving unit's output in every
-        layer, the additive terms of the output (of numerator and denominator
-        with division) and those terms without their numeric coefficient.
+        layer (without a leading numeric factor, which the next layer's
+        weights make arbitrary), the additive terms of the output (of
+        numerator and denominator with division), those terms without their
+        numeric coefficient, and numerator and denominator themselves.
     n_active : int
         Nonzero weights and biases after pruning.
     train_loss : float
@@ -816,10 +852,15 @@ class EQLResult:
         return state
 
 
+def _weight(value: float) -> sympy.Float:
+    """A weight as a sympy Float, rounded to ``_DIGITS`` significant digits."""
+    return sympy.Float(float(f"{value:.{_DIGITS}g}"))
+
+
 def _linear(row: np.ndarray, bias: float, inputs: Sequence[sympy.Expr]) -> sympy.Expr:
-    terms = [sympy.Float(float(w)) * h for w, h in zip(row, inputs) if w != 0 and h != 0]
+    terms = [_weight(w) * h for w, h in zip(row, inputs) if w != 0 and h != 0]
     if bias != 0:
-        terms.append(sympy.Float(float(bias)))
+        terms.append(_weight(bias))
     return sympy.Add(*terms)
 
 
@@ -831,8 +872,58 @@ def _expand(expr: sympy.Expr) -> sympy.Expr:
                         power_base=False, log=False)
 
 
+def _round_floats(expr: sympy.Expr) -> sympy.Expr:
+    """Numbers rounded to ``_DIGITS`` significant digits; 1.0 and -1.0 become exact."""
+    def rounded(f):
+        value = float(f"{float(f):.{_DIGITS}g}")
+        return sympy.Integer(int(value)) if value in (1.0, -1.0) else sympy.Float(value)
+    return expr.xreplace({f: rounded(f) for f in expr.atoms(sympy.Float)})
+
+
+def _tidy(row: sympy.Expr, names: Sequence[str], X: np.ndarray) -> sympy.Expr:
+    """Round the numbers and drop additive terms that are negligible on every row of X.
+
+    Such terms (``2.7e-13`` or ``-7e-13*x0``) are what is left where surviving
+    paths cancel; dropping them changes the value by at most ``_NEGLIGIBLE``
+    times the row's RMS.
+    """
+    row = _round_floats(row)
+    terms = sympy.Add.make_args(row)
+    if len(terms) < 2 or len(terms) > _TIDY_LIMIT:
+        return row
+    rms = float(np.sqrt(np.mean(_evaluate(row, names, X) ** 2)))
+    if not (math.isfinite(rms) and rms > 0):
+        return row
+    keep = []
+    for term in terms:
+        values = np.abs(_evaluate(term, names, X))
+        if not (np.isfinite(values).all() and values.max() <= _NEGLIGIBLE * rms):
+            keep.append(term)
+    return sympy.Add(*keep) if keep else row
+
+
 def _sign(z: np.ndarray) -> int:
     return 1 if (z > 0).all() else (-1 if (z < 0).all() else 0)
+
+
+def _unit_rows(unit: int, n_unary: int) -> tuple[int, ...]:
+    """The rows of a layer's linear map (unit inputs) that feed one unit."""
+    if unit < n_unary:
+        return (unit,)
+    j = unit - n_unary
+    return (n_unary + 2 * j, n_unary + 2 * j + 1)
+
+
+def _live_units(weights: Sequence[np.ndarray], n_unary: int, n_layers: int) -> list[set[int]]:
+    """Per hidden layer, the units joined to the output by a path of nonzero weights."""
+    live = set(np.flatnonzero((weights[-2] != 0).any(axis=0)).tolist())
+    result: list[set[int]] = [set() for _ in range(n_layers)]
+    for k in range(n_layers - 1, -1, -1):
+        result[k] = live
+        rows = sorted({r for unit in live for r in _unit_rows(unit, n_unary)})
+        used = (weights[2 * k][rows] != 0).any(axis=0) if rows else np.zeros(0, dtype=bool)
+        live = set(np.flatnonzero(used).tolist())
+    return result
 
 
 def _extract(network: EQLNetwork, X: np.ndarray, names: Sequence[str]):
@@ -850,31 +941,23 @@ def _extract(network: EQLNetwork, X: np.ndarray, names: Sequence[str]):
         outs = [_sympy_unit(name, z[i], _sign(zs[k][:, i]))
                 for i, name in enumerate(network.unit_names)]
         outs += [z[n_unary + 2 * j] * z[n_unary + 2 * j + 1] for j in range(network.n_products)]
-        layers.append((W, outs))
+        layers.append(outs)
         h = outs
     W_out, b_out = weights[-2], weights[-1]
-    rows = [_expand(_linear(W_out[r] * (scale if r == 0 else 1.0),
-                            b_out[r] * (scale if r == 0 else 1.0), h))
+    rows = [_tidy(_expand(_linear(W_out[r] * (scale if r == 0 else 1.0),
+                                  b_out[r] * (scale if r == 0 else 1.0), h)), names, X)
             for r in range(W_out.shape[0])]
     expression = rows[0] / rows[1] if network.division else rows[0]
-    # Live units: those with a nonzero path to the output.
-    live = set(np.flatnonzero((W_out != 0).any(axis=0)))
     found: dict[sympy.Expr, None] = {}
-    for k in range(network.n_layers - 1, -1, -1):
-        W, outs = layers[k]
-        for i in sorted(live):
-            found.setdefault(_expand(outs[i]), None)
-        rows_in = set()
-        for i in live:
-            rows_in |= {i} if i < n_unary else {n_unary + 2 * (i - n_unary),
-                                                 n_unary + 2 * (i - n_unary) + 1}
-        live = set(np.flatnonzero((W[sorted(rows_in)] != 0).any(axis=0))) if rows_in else set()
+    for k, live in enumerate(_live_units(weights, n_unary, network.n_layers)):
+        for i in sorted(live):  # a unit's scale is arbitrary: keep its form without it
+            found.setdefault(_round_floats(_expand(layers[k][i])).as_coeff_Mul()[1], None)
     for row in rows:
         for term in sympy.Add.make_args(row):
             found.setdefault(term, None)
             found.setdefault(term.as_coeff_Mul()[1], None)
         found.setdefault(row, None)
-    subexpressions = [e for e in found if not e.is_number and e != expression]
+    subexpressions = [e for e in found if not e.is_number]
     return expression, subexpressions
 
 
@@ -935,9 +1018,10 @@ def fit_eql(X, y, *, variable_names: Sequence[str] | None = None,
     validation_fraction : float
         Share of rows held out to choose among restarts and measure ``validation_rmse``.
     n_restarts : int
-        Networks trained side by side from different initial weights (cheap:
-        small networks are bound by per-operation overhead); the sparsest one
-        whose held-out error is within a factor 2 of the best is kept.
+        Networks trained side by side from different initial weights and
+        penalty weights (cheap: small networks are bound by per-operation
+        overhead). The one with the least log10(relative held-out MSE) + 0.1
+        per active weight is kept.
     time_limit : float, optional
         Seconds for the whole fit; phases are cut short when it runs out.
     random_state : int, numpy Generator or None
@@ -984,14 +1068,13 @@ def fit_student(X, y=None, *, teacher=None, n_dense: int = 2000, gradient_weight
     (n, d)``, ``hidden(X) -> list of (n, h_k)``, ``sample(n, rng) -> (n, d)``
     and ``low``/``high`` arrays. Other keywords go to :func:`fit_eql`.
     """
-    import inspect
-
-    allowed = [p for p in inspect.signature(fit_eql).parameters if p not in ("X", "y")]
+    allowed = _eql_options()
     for key in eql_options:
         if key not in allowed:
-            near = difflib.get_close_matches(key, allowed, n=1)
+            near = difflib.get_close_matches(key, list(allowed), n=1)
             hint = f" Did you mean {near[0]!r}?" if near else ""
-            raise ValueError(f"fit_student got an unknown option {key!r}.{hint} Options: {allowed}")
+            raise ValueError(f"fit_student got an unknown option {key!r}.{hint} Options: "
+                             f"{list(allowed)}")
     if teacher is None:
         if gradient_weight or hint_weight:
             raise ValueError("gradient_weight and hint_weight need a teacher; pass teacher=...")
@@ -1004,12 +1087,16 @@ def fit_student(X, y=None, *, teacher=None, n_dense: int = 2000, gradient_weight
     n_dense = _count("n_dense", n_dense, minimum=0)
     gradient_weight = _number("gradient_weight", gradient_weight, minimum=0.0)
     hint_weight = _number("hint_weight", hint_weight, minimum=0.0)
-    options = {k: v for k, v in inspect.signature(fit_eql).parameters.items()
-               if k not in ("X", "y")}
-    kwargs = {k: eql_options.get(k, p.default) for k, p in options.items()}
+    kwargs = {name: eql_options.get(name, default) for name, default in allowed.items()}
     opts, rng = _resolve_options(X.shape[1], **kwargs)
     return _fit(X, y, opts, rng, teacher=teacher, n_dense=n_dense,
                 gradient_weight=gradient_weight, hint_weight=hint_weight)
+
+
+def _eql_options() -> dict[str, Any]:
+    """fit_eql's keyword options and their defaults: the one list fit_student forwards."""
+    return {name: p.default for name, p in inspect.signature(fit_eql).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
 def _teacher_array(teacher, method: str, shape: tuple, *args) -> np.ndarray:
