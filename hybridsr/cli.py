@@ -115,6 +115,9 @@ def _add_fit_parser(commands) -> None:
     search.add_argument("--n-jobs", type=int, default=1, metavar="N",
                         help="worker processes (-1: every core; default: 1)")
     search.add_argument("--random-state", type=int, metavar="SEED", help="seed, for reproducible runs")
+    search.add_argument("--guidance", nargs="*", default=[], metavar="NAME",
+                        help="candidate generators that seed the search, e.g. student "
+                             "(default: none, plain GP)")
 
     out = fit.add_argument_group("output")
     out.add_argument("--output", type=Path, metavar="CSV",
@@ -162,7 +165,8 @@ def run_fit(args: argparse.Namespace) -> int:
         maxsize=args.maxsize,
         loss=args.loss, timeout_in_seconds=args.timeout, max_evals=args.max_evals,
         model_selection=args.model_selection, n_jobs=args.n_jobs,
-        random_state=args.random_state, verbosity=args.verbosity, output_file=output)
+        random_state=args.random_state, verbosity=args.verbosity, output_file=output,
+        guidance=list(args.guidance) or None)
     weights = frame[args.weights].to_numpy() if args.weights else None
     model.fit(frame[features], frame[args.target].to_numpy(), weights=weights)
 

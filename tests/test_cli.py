@@ -68,6 +68,8 @@ def test_unknown_column(csv, capsys):
 def test_invalid_option_reported(csv, capsys):
     assert main(["fit", str(csv), "--target", "y", "--loss", "msee"]) == 2
     assert "Did you mean 'mse'?" in capsys.readouterr().err
+    assert main(["fit", str(csv), "--target", "y", "--guidance", "studnt"]) == 2
+    assert "Did you mean 'student'?" in capsys.readouterr().err
 
 
 def test_fit_prints_and_writes_the_front(csv, tmp_path, capsys):
