@@ -192,6 +192,7 @@ def test_bench_command_end_to_end(tmp_path, capsys):
     assert records[0]["outcome"] in ("exact", "on_front", "accurate", "failed")
     front = records[0]["front"]
     assert len(records[0]["front_size"]) == len(records[0]["front_test_nmse"]) == len(front)
+    assert records[0]["info"]["method"] == "hybridsr" and "guidance" in records[0]["info"]
     solved = records[0]["solved_seconds"]
     assert (solved is None) == (records[0]["outcome"] in ("accurate", "failed"))
     assert "1 job(s) to run" in capsys.readouterr().out

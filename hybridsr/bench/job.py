@@ -97,7 +97,7 @@ def run_job(method: str, problem: Problem, seed: int, time_budget: float, *,
         output = fit_method(method, problem, X, y, time_budget=time_budget, seed=seed,
                             n_jobs=n_jobs)
         record.update(selected=output.selected, front=list(output.front), n_evals=output.n_evals,
-                      fit_seconds=output.elapsed)
+                      fit_seconds=output.elapsed, info=output.info)
         test_seed = np.random.SeedSequence([seed, 1])
         X_test, y_test = problem.sample(TEST_ROWS, seed=test_seed, noise=0.0)
         prediction = np.asarray(output.predict(X_test), dtype=float)
@@ -164,7 +164,9 @@ def _finite(record: dict) -> dict:
     def clean(value):
         if isinstance(value, float) and not math.isfinite(value):
             return str(value)
-        return [clean(v) for v in value] if isinstance(value, list) else value
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return [clean(v) for v in value] if isinstance(value, (list, tuple)) else value
 
     return {k: clean(v) for k, v in record.items()}
 
