@@ -176,7 +176,9 @@ def test_hybridsr_smoke_fit(method):
     np.testing.assert_allclose(formula_values(out.selected, TINY, X), prediction, rtol=1e-6,
                                atol=1e-9 * np.abs(y).max())
     assert bool(out.info["guidance"]) == (method == "hybridsr")
-    assert out.timeline and out.timeline[-1][0] <= out.elapsed
+    # A cold kernel cache can spend the whole budget compiling: no iteration, no snapshot.
+    assert bool(out.timeline) == (out.info["iterations"] > 0) and len(out.timeline) <= 48
+    assert all(seconds <= out.elapsed for seconds, _ in out.timeline)
 
 
 @pytest.mark.parametrize("method", ["eql", "student"])
