@@ -52,6 +52,16 @@ def _nmse(y, prediction) -> float:
     return float(np.mean((y - prediction) ** 2) / max(np.var(y), 1e-300))
 
 
+def _test_sample(problem: Problem, seed: int):
+    """The noiseless held-out rows of a job (drawn again, identically, by :func:`rejudge`)."""
+    return problem.sample(TEST_ROWS, seed=np.random.SeedSequence([seed, 1]), noise=0.0)
+
+
+def _judge_points(problem: Problem, X_test) -> dict:
+    """The test values of each variable on which the judge screens formulas numerically."""
+    return {n: np.asarray(X_test[n], dtype=float)[:JUDGE_ROWS] for n in problem.variable_names}
+
+
 def positive_variables(problem: Problem) -> tuple[str, ...]:
     """The variables the problem only samples above zero (declared positive to the judge)."""
     return tuple(v.name for v in problem.variables if v.low > 0)
@@ -98,8 +108,7 @@ def run_job(method: str, problem: Problem, seed: int, time_budget: float, *,
                             n_jobs=n_jobs)
         record.update(selected=output.selected, front=list(output.front), n_evals=output.n_evals,
                       fit_seconds=output.elapsed, info=output.info)
-        test_seed = np.random.SeedSequence([seed, 1])
-        X_test, y_test = problem.sample(TEST_ROWS, seed=test_seed, noise=0.0)
+        X_test, y_test = _test_sample(problem, seed)
         prediction = np.asarray(output.predict(X_test), dtype=float)
         record.update(test_r2=r2_score(y_test, prediction), test_nmse=_nmse(y_test, prediction))
         outside = extrapolation_problem(problem)
@@ -112,7 +121,7 @@ def run_job(method: str, problem: Problem, seed: int, time_budget: float, *,
         record.update(front_size=sizes, front_test_nmse=errors)
         if problem.formula:
             names, positive = problem.variable_names, positive_variables(problem)
-            points = {n: np.asarray(X_test[n], dtype=float)[:JUDGE_ROWS] for n in names}
+            points = _judge_points(problem, X_test)
             verdict = judge(output.selected, list(output.front), record["truth"], record["test_r2"],
                             names=names, positive=positive, points=points)
             record.update(outcome=verdict.outcome, selected_exact=verdict.selected_exact,
@@ -145,12 +154,11 @@ def rejudge(record: dict, problem: Problem) -> dict:
     """
     if record.get("status") != "ok" or not problem.formula or "front" not in record:
         return record
-    names = problem.variable_names
-    X_test, _ = problem.sample(TEST_ROWS, seed=np.random.SeedSequence([record["seed"], 1]), noise=0.0)
-    points = {n: np.asarray(X_test[n], dtype=float)[:JUDGE_ROWS] for n in names}
+    X_test, _ = _test_sample(problem, record["seed"])
     test_r2 = float(record.get("test_r2", -math.inf))
-    verdict = judge(record["selected"], list(record["front"]), record["truth"], test_r2, names=names,
-                    positive=positive_variables(problem), points=points)
+    verdict = judge(record["selected"], list(record["front"]), record["truth"], test_r2,
+                    names=problem.variable_names, positive=positive_variables(problem),
+                    points=_judge_points(problem, X_test))
     solved = record.get("solved_seconds") if verdict.front_exact else None
     if verdict.front_exact and solved is None:
         solved = record.get("fit_seconds")
