@@ -279,47 +279,37 @@ def _hybridsr_timeline(history, language, back) -> list[tuple[float, list[str]]]
 
 
 # ------------------------------------------------------------------ EQL and the student
-#: Share of the student's budget that trains its teacher (as the hybrid's guidance does).
-_TEACHER_SHARE = 0.4
+def _network_output(model, names, info):
+    """A fitted EQLRegressor (or student) as a one-formula front."""
+    text = str(model.expression_)
+    info = {**info, "n_active": int(model.result_.n_active),
+            "validation_rmse": float(model.result_.validation_rmse)}
+    return text, [text], functools.partial(_predict_array, model, names), None, info
 
 
-def _eql_output(result, names, info):
-    """The extracted formula as the front, predicted through sympy."""
-    import sympy as sp
-
-    text = str(result.expression)
-    function = sp.lambdify([sp.Symbol(n) for n in names], result.expression, modules="numpy")
-
-    def predict(X):
-        columns = [_matrix(X, names)[:, i] for i in range(len(names))]
-        with np.errstate(all="ignore"):
-            return np.broadcast_to(np.asarray(function(*columns), dtype=float), (len(columns[0]),))
-
-    info = {**info, "n_active": int(result.n_active), "validation_rmse": float(result.validation_rmse)}
-    return text, [text], predict, None, info
+def _network_settings(problem, time_budget, seed) -> dict:
+    return dict(binary_operators=tuple(problem.binary_operators),
+                unary_operators=tuple(problem.unary_operators), time_limit=time_budget,
+                random_state=seed)
 
 
 def _fit_eql(problem, names, X, y, time_budget, seed, n_jobs):
-    from ..neural import fit_eql, units_for
+    from ..neural import EQLRegressor, units_for
 
-    options = units_for(problem.unary_operators, problem.binary_operators).options()
-    result = fit_eql(X, y, variable_names=names, time_limit=time_budget, random_state=seed, **options)
-    return _eql_output(result, names, {"units": {k: list(v) if isinstance(v, tuple) else v
-                                                 for k, v in options.items()}})
+    model = EQLRegressor(**_network_settings(problem, time_budget, seed)).fit(X, y, variable_names=names)
+    units = units_for(problem.unary_operators, problem.binary_operators).options()
+    return _network_output(model, names, {"units": {k: list(v) if isinstance(v, tuple) else v
+                                                    for k, v in units.items()}})
 
 
 def _fit_student(problem, names, X, y, time_budget, seed, n_jobs):
-    from ..neural import Teacher, fit_student, units_for
+    from ..neural import DistilledStudentRegressor
 
-    start = time.perf_counter()
-    teacher = Teacher.fit(X, y, time_limit=_TEACHER_SHARE * time_budget, random_state=seed)
-    options = units_for(problem.unary_operators, problem.binary_operators).options()
-    left = max(time_budget - (time.perf_counter() - start), 0.1 * time_budget)
-    result = fit_student(X, y, teacher=teacher, variable_names=names, time_limit=left,
-                         random_state=seed, **options)
-    report = teacher.report
-    return _eql_output(result, names, {"teacher_validation_r2": float(report.validation_r2),
-                                       "teacher_seconds": float(report.seconds)})
+    model = DistilledStudentRegressor(**_network_settings(problem, time_budget, seed))
+    model.fit(X, y, variable_names=names)
+    report = model.teacher_.report
+    return _network_output(model, names, {"teacher_validation_r2": float(report.validation_r2),
+                                          "teacher_seconds": float(report.seconds)})
 
 
 # ------------------------------------------------------------------ Operon
