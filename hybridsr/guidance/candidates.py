@@ -9,7 +9,7 @@ candidate still contributes its right parts.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import sympy
 
@@ -71,7 +71,3 @@ def _tree(expression: sympy.Expr, language: Language, maxsize: int) -> Individua
         return None  # an operator the language lacks, or a non-real number
     return tree if len(tree) <= maxsize else None
 
-
-def trees_as_text(trees: Sequence[Individual]) -> list[str]:
-    """For reports and tests."""
-    return [str(t) for t in trees]
