@@ -33,6 +33,7 @@ from .guidance import (BUILTIN_GENERATORS, GuidanceTask, candidate_trees, resolv
 from .export import (MODEL_SELECTIONS, check_index, equations_table, format_front, front_frame,
                      rounding_loss_floor, select_index, write_front_csv)
 from .operators import OperatorSet
+from .validation import cross_validated_losses
 from .progress import ProgressDisplay
 
 __all__ = ["HybridSRRegressor", "ESTIMATOR_PARAMETERS", "GUIDANCE_CHOICES"]
@@ -40,7 +41,7 @@ __all__ = ["HybridSRRegressor", "ESTIMATOR_PARAMETERS", "GUIDANCE_CHOICES"]
 #: Parameters of the estimator that are not fields of :class:`SearchConfig`.
 ESTIMATOR_PARAMETERS = ("binary_operators", "unary_operators", "complexity_of_operators",
                         "complexity_of_constants", "complexity_of_variables", "model_selection",
-                        "n_jobs", "random_state", "verbosity", "output_file", "warm_start",
+                        "validation_folds", "n_jobs", "random_state", "verbosity", "output_file", "warm_start",
                         "guidance", "guidance_fraction", "guidance_time_fraction", "teacher")
 #: Names ``guidance`` accepts (besides None and generator objects).
 GUIDANCE_CHOICES = (None, *BUILTIN_GENERATORS)
@@ -156,8 +157,16 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
     model_selection : {"best", "accuracy", "score"}, default "best"
         Which front equation :meth:`predict` uses: "accuracy" the lowest loss;
         "score" the largest drop in log-loss per unit of complexity; "best"
-        the highest score among those with loss within 1.5x of the lowest.
-        Read when predicting, so it can be changed after fitting.
+        the highest score among those with loss within 1.5x of the lowest,
+        comparing cross-validated losses (``validation_folds``) when there
+        are some, so that a formula fitting the noise of a small sample is
+        not picked over the law. Read when predicting, so it can be changed
+        after fitting.
+    validation_folds : int, default 5
+        After the search, each front equation's constants are refitted on
+        all folds but one and its loss measured on that one (at most 2,000
+        rows take part): the ``validation_loss`` column, which "best"
+        selection compares. 0 skips it (PySR's rule on training losses).
     n_jobs : int, optional
         Worker processes for the islands (None or 1: in this process; -1:
         every core). Results do not depend on it.
@@ -278,6 +287,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         max_evals=None,
         early_stop_condition=None,
         model_selection="best",
+        validation_folds=5,
         n_jobs=None,
         random_state=None,
         verbosity=1,
@@ -334,6 +344,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         self.max_evals = max_evals
         self.early_stop_condition = early_stop_condition
         self.model_selection = model_selection
+        self.validation_folds = validation_folds
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbosity = verbosity
@@ -398,7 +409,8 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
                 raise RuntimeError(
                     f"the search stopped ({result.stop_reason}) before any equation could be "
                     f"evaluated on target {k}; allow more time (timeout_in_seconds, max_evals)")
-            table = equations_table(result.hall_of_fame, language, floor)
+            validation = self._validation_losses(settings, language, result.hall_of_fame, data, seeds[k])
+            table = equations_table(result.hall_of_fame, language, floor, validation)
             if output is not None:
                 write_front_csv(table, output)
             results.append(result)
@@ -411,6 +423,21 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         if guidance_reports or not hasattr(self, "guidance_"):
             self.guidance_ = guidance_reports
         return self
+
+    def _validation_losses(self, settings: "_Settings", language: Language, hall_of_fame,
+                           data: Dataset, seed: np.random.SeedSequence):
+        """Cross-validated losses of the front in complexity order (None when switched off)."""
+        folds = _plain_int(self.validation_folds)
+        if folds == 0:
+            return None
+        trees = [m.tree for m in sorted(hall_of_fame, key=lambda m: m.complexity)]
+        # A child key of its own, so the search's streams stay as they are.
+        rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 2**31)))
+        evaluator = Evaluator(language.operator_set, settings.config.loss, settings.config.huber_delta)
+        try:
+            return cross_validated_losses(trees, language, evaluator, data, folds=folds, rng=rng)
+        except KeyboardInterrupt:  # the front is kept; "best" falls back to training losses
+            return None
 
     def _guide(self, settings: "_Settings", language: Language, X: np.ndarray, y: np.ndarray,
                seed: np.random.SeedSequence):
@@ -449,6 +476,9 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         for name in ("constraints", "nested_constraints"):
             _check_operator_keys(name, getattr(self, name), operator_set)
         check_choice("model_selection", self.model_selection, MODEL_SELECTIONS)
+        if not _is_integer(self.validation_folds) or self.validation_folds < 0 or self.validation_folds == 1:
+            raise ValueError(f"validation_folds must be 0 (no cross-validation) or an integer >= 2, "
+                             f"got {self.validation_folds!r}")
         if not _is_integer(self.verbosity) or self.verbosity < 0:
             raise ValueError(f"verbosity must be an integer >= 0 (0 silent, 1 progress line), "
                              f"got {self.verbosity!r}")

@@ -13,6 +13,9 @@ holds, with PySR's columns:
     count as equal to it, so that an exact formula and a longer one that
     differs from it only by float64 rounding do not score as a huge
     improvement.
+``validation_loss``
+    The mean loss on held-out folds with the constants refitted on the
+    other rows (:mod:`hybridsr.validation`); NaN when not computed.
 ``equation``
     PySR-style text, ``((2.5 * x0) + sin(x1))``, constants in full.
 ``sympy``
@@ -147,12 +150,22 @@ def front_frame(front: Iterable, language: Language, loss_floor: float = 0.0) ->
     return table
 
 
-def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0) -> pd.DataFrame:
-    """The full table of a front (see the module docstring for the columns)."""
+def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0,
+                    validation_losses: Sequence[float] | None = None) -> pd.DataFrame:
+    """The full table of a front (see the module docstring for the columns).
+
+    ``validation_losses``, in the front's complexity order, fill the
+    ``validation_loss`` column (NaN without them).
+    """
     table = front_frame(front, language, loss_floor)
     trees = list(table["tree"])
-    table.insert(4, "sympy", pd.Series([tree_to_sympy(t, language) for t in trees], dtype=object))
-    table.insert(5, "lambda", pd.Series([EquationFunction(t, language) for t in trees], dtype=object))
+    if validation_losses is None:
+        validation_losses = np.full(len(trees), np.nan)
+    elif len(validation_losses) != len(trees):
+        raise ValueError(f"got {len(validation_losses)} validation losses for {len(trees)} equations")
+    table.insert(3, "validation_loss", pd.Series(validation_losses, dtype=np.float64))
+    table.insert(5, "sympy", pd.Series([tree_to_sympy(t, language) for t in trees], dtype=object))
+    table.insert(6, "lambda", pd.Series([EquationFunction(t, language) for t in trees], dtype=object))
     return table
 
 
@@ -164,7 +177,9 @@ def select_index(table: pd.DataFrame, model_selection: str = "best",
     ``"best"``: the highest score among equations whose loss is at most
     :data:`BEST_LOSS_FACTOR` times the lowest, losses first raised to
     ``loss_floor`` (by default ``table.attrs["loss_floor"]``, else 0). Ties
-    go to the simpler equation.
+    go to the simpler equation. When the table has validation losses,
+    "best" compares those instead of the training losses, so an equation
+    that only fits the noise of the training rows is not eligible.
     """
     check_choice("model_selection", model_selection, MODEL_SELECTIONS)
     if len(table) == 0:
@@ -177,6 +192,9 @@ def select_index(table: pd.DataFrame, model_selection: str = "best",
         return int(np.argmin(losses))
     if model_selection == "score":
         return int(np.argmax(scores))
+    if "validation_loss" in table and not table["validation_loss"].isna().all():
+        # A NaN (not computed) or inf (invalid on a fold) makes an equation ineligible.
+        losses = np.nan_to_num(table["validation_loss"].to_numpy(dtype=np.float64), nan=np.inf)
     floored = np.maximum(losses, loss_floor)
     eligible = np.flatnonzero(floored <= BEST_LOSS_FACTOR * np.min(floored))
     return int(eligible[np.argmax(scores[eligible])])
@@ -208,12 +226,16 @@ def format_front(table: pd.DataFrame, selected: int | None = None) -> str:
 
 
 def front_records(table: pd.DataFrame, language: Language, selected: int | None = None) -> list[dict]:
-    """The front as JSON-ready dicts: complexity, loss, score, equation, sympy, latex, selected."""
+    """The front as JSON-ready dicts: complexity, loss, validation loss (null when not
+    computed), score, equation, sympy, latex, selected."""
+    validation = (table["validation_loss"] if "validation_loss" in table
+                  else pd.Series(np.nan, index=table.index))
     records = []
-    for i, row in enumerate(table.itertuples(index=False)):
+    for i, (row, held_out) in enumerate(zip(table.itertuples(index=False), validation)):
         records.append({
             "complexity": _json_number(row.complexity),
             "loss": _json_number(row.loss),
+            "validation_loss": _json_number(held_out),
             "score": _json_number(row.score),
             "equation": row.equation,
             "sympy": str(tree_to_sympy(row.tree, language)),

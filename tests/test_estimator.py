@@ -127,6 +127,8 @@ def test_init_stores_parameters_unchanged():
     ({"populations": 0}, "populations must be an integer >= 1"),
     ({"loss": "msee"}, "Did you mean 'mse'"),
     ({"model_selection": "bset"}, "Did you mean 'best'"),
+    ({"validation_folds": 1}, "validation_folds must be 0"),
+    ({"validation_folds": 2.5}, "validation_folds must be 0"),
     ({"binary_operators": ["+", "plus2"]}, "unknown operator"),
     ({"unary_operators": ["+"]}, "move it to binary_operators"),
     ({"tournament_selection_n": 50}, "exceeds population_size"),
@@ -204,9 +206,11 @@ def test_bad_weights(no_search, data, weights, message):
 # -- the fitted tables (fake search) ---------------------------------------------------------
 def test_equations_table_and_selection(fake_search, data):
     X, y = data
-    model = HybridSRRegressor(niterations=3, random_state=1).fit(X, y)
+    model = HybridSRRegressor(niterations=3, random_state=1, validation_folds=0).fit(X, y)
     table = model.equations_
-    assert list(table.columns) == ["complexity", "loss", "score", "equation", "sympy", "lambda", "tree"]
+    assert list(table.columns) == ["complexity", "loss", "score", "validation_loss", "equation",
+                                   "sympy", "lambda", "tree"]
+    assert table["validation_loss"].isna().all()
     assert list(table["complexity"]) == [1, 3, 5, 9]
     assert table["equation"].iloc[2] == "(2.5 * (x0 * x1))"
     # scores: 0, ln(10)/2, ln(2)/2, ln(50)/4; "best" keeps losses <= 0.015 -> the last row
@@ -220,6 +224,18 @@ def test_equations_table_and_selection(fake_search, data):
     assert call.config.niterations == 3 and call.n_jobs == 1 and call.state is None
     assert isinstance(call.random_state, np.random.SeedSequence)
     np.testing.assert_array_equal(call.data.y, y)
+
+
+def test_front_is_cross_validated_on_the_data(fake_search, data):
+    X, y = data
+    table = HybridSRRegressor(niterations=3, random_state=1).fit(X, y).equations_
+    held_out = table["validation_loss"].to_numpy()
+    # 1.5 and x0*x1 miss by the spread of y; the two exact forms refit to it on every fold.
+    assert held_out[0] == pytest.approx(np.var(y), rel=0.3)
+    assert held_out[1] == pytest.approx(np.mean((y - X[:, 0] * X[:, 1]) ** 2), rel=0.3)
+    assert held_out[2] < 1e-20 and held_out[3] < 1e-20
+    again = HybridSRRegressor(niterations=3, random_state=1).fit(X, y).equations_
+    np.testing.assert_array_equal(again["validation_loss"], held_out)
 
 
 def test_predict_sympy_latex_by_index(fake_search, data):

@@ -72,7 +72,9 @@ def test_rounding_floor_matches_loss_kind():
 def test_table_columns_and_contents(language, trees):
     front = front_of(trees, LOSSES)[::-1]  # any order in, ascending complexity out
     table = equations_table(front, language)
-    assert list(table.columns) == ["complexity", "loss", "score", "equation", "sympy", "lambda", "tree"]
+    assert list(table.columns) == ["complexity", "loss", "score", "validation_loss", "equation",
+                                   "sympy", "lambda", "tree"]
+    assert table["validation_loss"].isna().all()
     assert list(table["complexity"]) == [1, 3, 5, 7, 9]
     assert list(table["loss"]) == LOSSES
     assert table["score"].iloc[0] == 0.0
@@ -96,6 +98,20 @@ def test_best_takes_all_within_one_and_a_half_of_lowest(language, trees):
     # 0.14 is within 1.5 x 0.1 of the lowest, and scores higher than 0.1's step
     table = front_frame(front_of(trees, [10.0, 1.0, 0.14, 0.12, 0.1]), language)
     assert select_index(table, "best") == 2
+
+
+def test_best_compares_validation_losses_when_there_are_some(language, trees):
+    # Training losses make row 4 eligible; held out, it does far worse than row 3.
+    validation = [11.0, 1.2, 0.9, 0.2, 5.0]
+    table = equations_table(front_of(trees, [10.0, 1.0, 0.5, 0.11, 0.1]), language,
+                            validation_losses=validation)
+    assert select_index(table, "accuracy") == 4
+    assert select_index(table, "best") == 3
+    # A NaN (not computed) or inf (invalid on a fold) rules an equation out.
+    table["validation_loss"] = [11.0, 1.2, 0.9, np.nan, 0.19]
+    assert select_index(table, "best") == 4
+    with pytest.raises(ValueError, match="2 validation losses for 5 equations"):
+        equations_table(front_of(trees, LOSSES), language, validation_losses=[1.0, 2.0])
 
 
 def test_best_ignores_rounding_level_improvements(language, trees):
@@ -166,6 +182,7 @@ def test_json_records(tmp_path, language, trees):
     table = front_frame(front_of(trees, [10.0, 1.0, 0.5, 0.25, 0.0]), language)
     records = front_records(table, language, selected=1)
     assert records[1]["selected"] and not records[0]["selected"]
+    assert records[0]["validation_loss"] is None  # not computed
     assert records[4]["score"] is None  # inf is not JSON
     assert records[3]["latex"] == r"2.0 a b + \sin{\left(a \right)}"
     path = tmp_path / "front.json"
