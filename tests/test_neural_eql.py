@@ -94,6 +94,18 @@ def test_recovers_a_product():
     assert a * b in result.subexpressions
 
 
+def test_recovers_a_product_of_huge_inputs():
+    # Masses in kg: unscaled, the first products reach 1e60 and training diverges.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1e24, 1e25, (150, 2))
+    y = 6.7e-49 * X[:, 0] * X[:, 1]
+    result = fit_eql(X, y, unary=("identity",), n_products=1, epochs=SHORT, random_state=0,
+                     variable_names=("m1", "m2"))
+    m1, m2 = sympy.symbols("m1 m2")
+    ratio = result.expression / (m1 * m2)
+    assert ratio.is_number and float(ratio) == pytest.approx(6.7e-49, rel=1e-4)
+
+
 def test_l0_runs_and_prunes():
     X = np.linspace(-3, 3, 120)[:, None]
     y = 3 * np.sin(X[:, 0]) - 0.5 * X[:, 0]

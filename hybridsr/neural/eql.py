@@ -835,7 +835,9 @@ class EQLResult:
         none are held out); inf where it is not finite.
     seconds : float
     network : EQLNetwork or None
-        The trained module; dropped when the result is pickled.
+        The trained module, which reads columns of very large or small
+        size divided by a power of ten (see ``_input_scale``); dropped when
+        the result is pickled.
     """
 
     expression: sympy.Expr
@@ -926,12 +928,14 @@ def _live_units(weights: Sequence[np.ndarray], n_unary: int, n_layers: int) -> l
     return result
 
 
-def _extract(network: EQLNetwork, X: np.ndarray, names: Sequence[str]):
-    """(expression, subexpressions) of a pruned network; X decides log/sqrt argument signs."""
+def _extract(network: EQLNetwork, X: np.ndarray, names: Sequence[str], x_scale: np.ndarray):
+    """(expression, subexpressions) of a pruned network trained on ``X / x_scale``, in the
+    variables of ``X``; X decides log/sqrt argument signs."""
     with torch.no_grad():
         weights = [w[0].numpy().copy() for w in network.split(network.effective()[:1])]
         scale = float(network.y_scale)
-    zs = network.pre_activations(X)
+    weights[0] = weights[0] / x_scale  # the network read x / x_scale
+    zs = network.pre_activations(X / x_scale)
     h: list[sympy.Expr] = [sympy.Symbol(n) for n in names]
     layers = []
     n_unary = len(network.unit_names)
@@ -1136,22 +1140,23 @@ def _fit(X, y, opts: _Options, rng: np.random.Generator, *, teacher, n_dense: in
                    for a in hints):
                 raise ValueError("teacher.hidden must return a list of finite (n, h_k) arrays")
     y_scale = float(np.sqrt(np.mean(y_all**2))) or 1.0
+    x_scale = _input_scale(X_all)
     with _torch_threads(), warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         generator = torch.Generator().manual_seed(opts.seed)
         tensor = lambda a: torch.as_tensor(a, dtype=_DTYPE)  # noqa: E731
         targets = _Targets(
-            tensor(X_all), tensor(y_all / y_scale), len(train_rows),
-            None if grad is None else tensor(grad / y_scale), tuple(tensor(h) for h in hints),
+            tensor(X_all / x_scale), tensor(y_all / y_scale), len(train_rows),
+            None if grad is None else tensor(grad * x_scale / y_scale), tuple(tensor(h) for h in hints),
             gradient_weight, hint_weight,
-            tensor(X_val) if n_val else None, tensor(y_val / y_scale) if n_val else None)
+            tensor(X_val / x_scale) if n_val else None, tensor(y_val / y_scale) if n_val else None)
         network = EQLNetwork(d, opts.unit_names, opts.n_products, opts.n_layers, opts.division,
                              opts.regularization == "l0", opts.init_scale, generator,
                              opts.n_restarts)
         network.y_scale.fill_(y_scale)
         train_loss = _Trainer(network, targets, opts, generator, deadline).train() * y_scale**2
         network.eval()
-        expression, subexpressions = _extract(network, X_all, opts.variable_names)
+        expression, subexpressions = _extract(network, X_all, opts.variable_names, x_scale)
     if not expression.free_symbols:
         raise StudentError(f"pruning left no variable in the EQL formula ({expression}); lower "
                            f"reg_strength (now {opts.reg_strength}) or prune_threshold "
@@ -1162,6 +1167,21 @@ def _fit(X, y, opts: _Options, rng: np.random.Generator, *, teacher, n_dense: in
     return EQLResult(expression, subexpressions, n_active, float(train_loss),
                      rmse if math.isfinite(rmse) else math.inf,
                      time.perf_counter() - start, network)
+
+
+def _input_scale(X: np.ndarray) -> np.ndarray:
+    """Per column, the power of ten the network divides it by: 1 for columns of
+    RMS within [1e-2, 1e2], else the power nearest their RMS.
+
+    Unscaled, inputs of size 1e30 (masses in kg) overflow the first products.
+    Columns are scaled, never shifted: a shift would turn a**1.5 into a
+    polynomial of (a - mean), while a scale folds into the constants; and
+    columns of everyday size keep the unit weights that make sin(x) sparse.
+    """
+    rms = np.sqrt(np.mean(X**2, axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.where(np.isfinite(rms) & (rms > 0), np.round(np.log10(rms)), 0.0)
+    return np.where(np.abs(exponent) > 2, 10.0**exponent, 1.0)
 
 
 def _standardise(a: np.ndarray) -> np.ndarray:
