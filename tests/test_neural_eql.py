@@ -106,6 +106,17 @@ def test_recovers_a_product_of_huge_inputs():
     assert ratio.is_number and float(ratio) == pytest.approx(6.7e-49, rel=1e-4)
 
 
+def test_time_limit_leaves_time_for_sparsity():
+    # Far more steps than 5 s allow: each phase gets its share of the time, so the
+    # penalty and pruning still run and the formula is sparse, not the dense network.
+    X = np.linspace(-3, 3, 120)[:, None]
+    y = 3 * np.sin(X[:, 0]) - 0.5 * X[:, 0]
+    result = fit_eql(X, y, unary=("identity", "sin", "exp"), n_products=1,
+                     epochs=(10**6, 10**6, 10**5), n_restarts=2, random_state=0, time_limit=5.0)
+    assert result.n_active < result.network.theta.shape[1] / 2
+    assert result.seconds < 10.0
+
+
 def test_l0_runs_and_prunes():
     X = np.linspace(-3, 3, 120)[:, None]
     y = 3 * np.sin(X[:, 0]) - 0.5 * X[:, 0]

@@ -596,13 +596,18 @@ class _Trainer:
                                f"square/cube units or a smaller init_scale")
 
     def _adam_phase(self, optimizer, steps: int, *, reg: float, hints: bool, phase: str,
-                    ramp: int = 0, scheduler=None) -> None:
+                    ramp: int = 0, scheduler=None, until: float = math.inf) -> None:
         parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        until, started = min(until, self.deadline), time.perf_counter()
+        # The ramp is the same share of the phase whether steps or time end it.
+        ramp_seconds = (until - started) * ramp / steps if ramp and math.isfinite(until) else math.inf
         for i in range(steps):
-            if time.perf_counter() > self.deadline:
+            now = time.perf_counter()
+            if now > until:
                 return
             gen = self.generator if self.network.gated else None
-            weight = reg * min(1.0, (i + 1) / ramp) if ramp else reg
+            ramped = max((i + 1) / ramp, (now - started) / ramp_seconds) if ramp else 1.0
+            weight = reg * min(1.0, ramped)
             optimizer.zero_grad()
             loss, _ = self.loss(self.network.effective(gen), reg=weight, hints=hints)
             finite = torch.isfinite(loss)
@@ -617,12 +622,19 @@ class _Trainer:
     def train(self) -> float:
         net, opts = self.network, self.opts
         lr, (n_dense, n_reg, n_tune) = opts.learning_rate, opts.epochs
+        # Under a time limit each phase gets its share of the steps as a share of
+        # the time: a dense phase that ran to the deadline would leave no time
+        # for the penalty, and a dense network is no formula.
+        start, total = time.perf_counter(), n_dense + n_reg + n_tune
+        end_of = lambda steps: start + (self.deadline - start) * steps / total  # noqa: E731
         extra = [p for _, _, w, b in self.adapters for p in (w, b)]
         optimizer = torch.optim.Adam(self._groups(lr) + [{"params": extra}], lr=lr)
-        self._adam_phase(optimizer, n_dense, reg=0.0, hints=True, phase="dense")
+        self._adam_phase(optimizer, n_dense, reg=0.0, hints=True, phase="dense",
+                         until=end_of(n_dense))
         optimizer = torch.optim.Adam(self._groups(lr), lr=lr)
         self._adam_phase(optimizer, n_reg, reg=opts.reg_strength, hints=False,
-                         phase="regularized", ramp=max(1, n_reg // 10))
+                         phase="regularized", ramp=max(1, n_reg // 10),
+                         until=end_of(n_dense + n_reg))
         self.prune()
         if n_tune and time.perf_counter() < self.deadline:
             optimizer = torch.optim.Adam([net.theta], lr=lr)
