@@ -219,3 +219,20 @@ def test_device_without_cuda():
     with pytest.raises(ValueError, match="CUDA is not available"):
         tiny_fit(0, device="cuda")
 
+
+
+def test_columns_spanning_decades_enter_as_logarithms():
+    # log F of masses and distances spanning eight decades (Newton's law): linear in the
+    # logarithms, hopeless for a network that sees the raw columns standardised.
+    rng = np.random.default_rng(0)
+    X = np.exp(rng.uniform(np.log([1e22, 1e22, 1e9]), np.log([1e30, 1e30, 1e13]), (300, 3)))
+    y = np.log(6.67e-11 * X[:, 0] * X[:, 1] / X[:, 2] ** 2)
+    teacher = Teacher.fit(X, y, hidden=(32, 32), learning_rate=1e-2, random_state=0)
+    assert teacher.report.validation_r2 > 0.999
+    grad = teacher.gradient(X[:20])
+    np.testing.assert_allclose(grad * X[:20], np.tile([1.0, 1.0, -2.0], (20, 1)), atol=0.1)
+    points = teacher.sample(4000, np.random.default_rng(1))
+    assert np.all((points >= teacher.low) & (points <= teacher.high))
+    # log-uniform: half of the draws below the geometric middle of the box
+    middle = np.sqrt(teacher.low * teacher.high)
+    np.testing.assert_allclose(np.mean(points < middle, axis=0), 0.5, atol=0.05)

@@ -7,7 +7,10 @@ dense samples inside the data's box. :meth:`Teacher.fit` trains one from
 arrays; :meth:`Teacher.from_module` wraps a network the user already trained.
 
 Training is full-batch AdamW (minibatches above a few thousand rows) on
-standardised inputs and targets, with a learning-rate reduction on plateau
+standardised inputs and targets (a column that is positive and spans more than
+:data:`LOG_SPAN` between its smallest and largest value, such as masses from
+Pluto to the Sun, enters as its logarithm: standardised raw, nearly all of its
+rows would sit in one corner of the network's input), with a learning-rate reduction on plateau
 and early stopping on a held-out split that restores the best weights. Every
 random draw (initial weights, split, shuffles) comes from a local
 ``torch.Generator`` seeded from ``random_state``, and all torch work runs on
@@ -30,6 +33,11 @@ from types import MappingProxyType
 import numpy as np
 
 from ..config import check_choice
+
+#: A positive column whose largest value exceeds its smallest this many times
+#: enters the network as its logarithm (and :meth:`Teacher.sample` draws it
+#: log-uniformly).
+LOG_SPAN = 100.0
 
 with warnings.catch_warnings():
     # Some numpy/CUDA combinations make torch warn at import; the user did not
@@ -126,7 +134,7 @@ class Teacher:
     """
 
     def __init__(self, module, *, architecture, x_mean, x_std, y_mean, y_std, low, high,
-                 report, device, device_request):
+                 report, device, device_request, log_columns=None):
         # Internal: use fit or from_module. `architecture` is (n_features,
         # hidden widths, activation) for a network built here, None for a user's.
         self._module = module
@@ -137,6 +145,10 @@ class Teacher:
         self._y_std = float(y_std)
         self._low = _read_only(low)
         self._high = _read_only(high)
+        self._log_columns = np.zeros(self._low.shape[0], dtype=bool)
+        if log_columns is not None:
+            self._log_columns[:] = log_columns
+        self._log_columns.flags.writeable = False
         self.report = report
         self._device = device
         self._device_request = device_request
@@ -218,7 +230,9 @@ class Teacher:
             n_val = int(min(max(1, round(validation_fraction * n_rows)), n_rows - 1))
             order = torch.randperm(n_rows, generator=generator).numpy()
             val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
-            x_mean, x_std = _moments(X[train_rows])
+            log_columns = _wide_positive(X[train_rows])
+            features = _features(X, log_columns)
+            x_mean, x_std = _moments(features[train_rows])
             y_mean, y_std = _moments(y[train_rows])
 
             network = _build_network(n_features, widths, activation)
@@ -230,15 +244,15 @@ class Teacher:
 
             epochs, stopped = _train(
                 network,
-                tensor((X[train_rows] - x_mean) / x_std), tensor((y[train_rows] - y_mean) / y_std),
-                tensor((X[val_rows] - x_mean) / x_std), tensor((y[val_rows] - y_mean) / y_std),
+                tensor((features[train_rows] - x_mean) / x_std), tensor((y[train_rows] - y_mean) / y_std),
+                tensor((features[val_rows] - x_mean) / x_std), tensor((y[val_rows] - y_mean) / y_std),
                 training, generator, start)
             network.eval()
 
         teacher = cls(network, architecture=(n_features, widths, activation),
                       x_mean=x_mean, x_std=x_std, y_mean=y_mean, y_std=y_std,
                       low=X.min(axis=0), high=X.max(axis=0),
-                      report=None, device=target, device_request=device)
+                      report=None, device=target, device_request=device, log_columns=log_columns)
         rmse, r2 = _scores(y[val_rows], teacher.predict(X[val_rows]))
         teacher.report = TeacherReport(rmse, r2, epochs, time.perf_counter() - start, stopped)
         return teacher
@@ -339,7 +353,10 @@ class Teacher:
                 (grad,) = torch.autograd.grad(prediction.sum(), z, allow_unused=True)
                 if grad is not None:
                     out[rows] = grad.double().cpu().numpy()
-        return out * (self._y_std / self._x_std)
+        out *= self._y_std / self._x_std
+        with np.errstate(divide="ignore", invalid="ignore"):  # d/dx = d/d(log x) / x
+            out[:, self._log_columns] /= X[:, self._log_columns]
+        return out
 
     def hidden(self, X) -> list[np.ndarray]:
         """Activations of each hidden layer, for layer-wise distillation hints.
@@ -366,7 +383,8 @@ class Teacher:
                 for parts, width in zip(layers, self._architecture[1])]
 
     def sample(self, n, rng, margin=0.0) -> np.ndarray:
-        """Points drawn uniformly in the training box.
+        """Points drawn uniformly in the training box (log-uniformly along the
+        columns that enter the network as logarithms).
 
         Parameters
         ----------
@@ -386,9 +404,13 @@ class Teacher:
             raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
                             f"got {type(rng).__name__}")
         margin = _check_number("margin", margin, 0.0, math.inf)
-        width = self._high - self._low
-        return rng.uniform(self._low - margin * width, self._high + margin * width,
-                           size=(n, self.n_features))
+        logs = self._log_columns
+        low = np.where(logs, np.log(np.where(logs, self._low, 1.0)), self._low)
+        high = np.where(logs, np.log(np.where(logs, self._high, 1.0)), self._high)
+        width = high - low
+        points = rng.uniform(low - margin * width, high + margin * width, size=(n, self.n_features))
+        points[:, logs] = np.exp(points[:, logs])
+        return points
 
     def __repr__(self) -> str:
         kind = ("module" if self._architecture is None
@@ -423,6 +445,7 @@ class Teacher:
         state["_device"] = device
         state["_dtype"] = _module_dtype(state["_module"])
         state["_low"], state["_high"] = _read_only(state["_low"]), _read_only(state["_high"])
+        state.setdefault("_log_columns", np.zeros(state["_low"].shape[0], dtype=bool))
         self.__dict__.update(state)
 
     # ---------------------------------------------------------------- internals
@@ -435,7 +458,8 @@ class Teacher:
         return X
 
     def _standardised(self, X: np.ndarray):
-        return torch.as_tensor((X - self._x_mean) / self._x_std, dtype=self._dtype).to(self._device)
+        features = _features(X, self._log_columns)
+        return torch.as_tensor((features - self._x_mean) / self._x_std, dtype=self._dtype).to(self._device)
 
     def _forward(self, z):
         out = self._module(z)
@@ -554,6 +578,22 @@ def _torch_quietly():
 
 def _chunks(n_rows: int):
     return [slice(i, i + _PREDICT_CHUNK) for i in range(0, n_rows, _PREDICT_CHUNK)]
+
+
+def _wide_positive(X: np.ndarray) -> np.ndarray:
+    """Columns that are positive and span more than :data:`LOG_SPAN`."""
+    low, high = X.min(axis=0), X.max(axis=0)
+    return (low > 0) & (high > LOG_SPAN * low)
+
+
+def _features(X: np.ndarray, log_columns: np.ndarray) -> np.ndarray:
+    """The network's inputs before standardisation: ``log`` of the wide positive columns."""
+    if not log_columns.any():
+        return X
+    features = X.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):  # outside the box: NaN, as a bad input
+        features[:, log_columns] = np.log(X[:, log_columns])
+    return features
 
 
 def _moments(a: np.ndarray):
