@@ -1,7 +1,7 @@
 """Does neural guidance help? The GP alone against the student-guided hybrid, same seeds and budget.
 
     .venv/bin/python benchmarks/guidance_ablation.py --suite empirical --seeds 3 --time 60 \\
-        --out results/ablation [--parallel 2]
+        --out results/ablation [--parallel 2] [--problems NAME,NAME,...]
 
 Runs ``hybridsr bench`` jobs for the methods ``hybridsr-gp`` and ``hybridsr``
 (resumable: finished jobs in ``--out`` are skipped, and results of the same
@@ -55,16 +55,27 @@ def per_problem(records: list[dict], methods=METHODS) -> list[tuple[str, list[st
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", default="empirical")
+    parser.add_argument("--problems", default=None,
+                        help="comma-separated problem names (default: the whole suite)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--time", type=float, default=60.0)
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--out", required=True)
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
+    problems = get_suite(args.suite)
+    if args.problems:
+        wanted = set(args.problems.split(","))
+        unknown = wanted - {p.name for p in problems}
+        if unknown:
+            parser.error(f"--problems: not in the {args.suite} suite: {', '.join(sorted(unknown))}")
+        problems = [p for p in problems if p.name in wanted]
     if not args.report_only:
-        run_benchmark(get_suite(args.suite), list(METHODS), list(range(args.seeds)), args.time,
+        run_benchmark(problems, list(METHODS), list(range(args.seeds)), args.time,
                       args.out, parallel=args.parallel)
-    records = [r for r in load_results(args.out) if r.get("seed", 0) < args.seeds]
+    names = {p.name for p in problems}
+    records = [r for r in load_results(args.out)
+               if r.get("seed", 0) < args.seeds and r.get("problem") in names]
     print(f"\n{'problem':14s}" + "".join(f"{m:>14s}" for m in METHODS) + "   (true law on the front)")
     for title, cells in per_problem(records):
         print(f"{title:14s}" + "".join(f"{c:>14s}" for c in cells))
