@@ -1,6 +1,8 @@
 """hybridsr.bench.methods: formula converters, operator mapping, smoke fits of each method."""
 
 import json
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -214,5 +216,36 @@ def test_gplearn_smoke_fit():
                                atol=1e-9 * np.abs(y).max())
 
 
+def test_feyn_functions_follow_the_problem_and_keep_feyn_optional():
+    hubble = next(p for p in get_suite("empirical") if p.name == "hubble")
+    functions, dropped = methods._feyn_function_names(hubble)
+    assert functions == ["add", "multiply", "inverse", "squared", "exp", "log", "sqrt",
+                         "gaussian", "linear"]
+    assert dropped == ["cube"]
+    # never empty (feyn would read that as every function), and asin is reported missing
+    problem = next(p for p in get_suite("feynman") if any("asin" in u for u in p.unary_operators))
+    functions, dropped = methods._feyn_function_names(problem)
+    assert "linear" in functions and "asin" in dropped
+    code = ("import sys, hybridsr, hybridsr.bench.methods, hybridsr.bench.job; "
+            "assert 'feyn' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_feyn_smoke_fit():
+    pytest.importorskip("feyn")
+    X, y = TINY.sample(seed=0)
+    out = fit_method("feyn", TINY, X, y, time_budget=2, seed=0)
+    prediction = check_output(out, TINY, X, y)
+    assert out.n_evals == out.info["models_fitted"] > 0
+    assert out.info["settings"]["function_names"] == ["add", "multiply", "inverse", "linear"]
+    assert out.elapsed < 2 + 8  # a chunk of fits and the formulas past it, on a busy machine
+    assert len(out.front) <= 10 and out.front[0] == out.selected
+    # feyn's protected functions equal the plain ones on this data
+    np.testing.assert_allclose(formula_values(out.selected, TINY, X), prediction, rtol=1e-9,
+                               atol=1e-9 * np.abs(y).max())
+    assert np.corrcoef(prediction, y)[0, 1] > 0.99
+
+
 def test_method_names():
-    assert METHOD_NAMES == ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn")
+    assert METHOD_NAMES == ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn",
+                            "feyn")

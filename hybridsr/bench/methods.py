@@ -41,7 +41,7 @@ __all__ = ["METHOD_NAMES", "FitOutput", "available_methods", "fit_method", "pars
 #: The methods :func:`fit_method` knows.
 #: ``hybridsr`` is the hybrid (student-guided GP), ``hybridsr-gp`` the GP alone,
 #: ``eql`` seed 001's network alone and ``student`` the distilled student alone.
-METHOD_NAMES = ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn")
+METHOD_NAMES = ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn", "feyn")
 # method -> (module that must import, the pip command that installs it)
 _PACKAGES = {
     "hybridsr": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
@@ -50,6 +50,7 @@ _PACKAGES = {
     "student": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
     "operon": ("pyoperon.sklearn", 'pip install pyoperon (or pip install "hybridsr[peers]")'),
     "gplearn": ("gplearn.genetic", 'pip install gplearn (or pip install "hybridsr[peers]")'),
+    "feyn": ("feyn", 'pip install feyn (or pip install "hybridsr[peers]")'),
 }
 # hybridsr stops on its timeout; this many iterations never come first.
 _HYBRIDSR_ITERATIONS = 10**9
@@ -158,7 +159,7 @@ def fit_method(name: str, problem, X_train, y_train, *, time_budget: float = 60.
         raise ValueError(f"X_train has {len(X)} rows but y_train has {len(y)}")
     fit = {"hybridsr": functools.partial(_fit_hybridsr, guidance=("student",)),
            "hybridsr-gp": _fit_hybridsr, "eql": _fit_eql, "student": _fit_student,
-           "operon": _fit_operon, "gplearn": _fit_gplearn}[name]
+           "operon": _fit_operon, "gplearn": _fit_gplearn, "feyn": _fit_feyn}[name]
     start = time.perf_counter()
     selected, front, predict, n_evals, info, *timeline = fit(problem, names, X, y,
                                                              float(time_budget), int(seed), int(n_jobs))
@@ -615,6 +616,142 @@ def _gplearn_node(tokens, i, symbols, text):
         raise ValueError(f"cannot read the gplearn program {text!r}: {name} takes {arity} "
                          f"argument(s), expected ')'")
     return build(*args), i + 1
+
+
+# ------------------------------------------------------------------ feyn (Abzu's QLattice)
+#: hybridsr operator -> the feyn functions that write it (None: feyn has none;
+#: (): none needed, feyn's weights already give it). feyn divides by multiplying
+#: with ``inverse``; its ``linear`` (w*a + b, which also writes a subtraction of
+#: inner nodes) is always allowed, see :func:`_feyn_function_names`.
+FEYN_FUNCTIONS: Mapping[str, tuple[str, ...] | None] = {
+    "+": ("add",), "-": ("add",), "*": ("multiply",), "/": ("multiply", "inverse"),
+    "inv": ("inverse",), "neg": (), "square": ("squared",), "exp": ("exp",), "log": ("log",),
+    "sqrt": ("sqrt",), "tanh": ("tanh",), "cube": None, "^": None, "sin": None, "cos": None,
+    "tan": None, "abs": None, "asin": None, "acos": None, "atan": None, "sinh": None,
+    "cosh": None,
+}
+
+# SRBench's QLattice entry, written by Abzu's staff (cavalab/srbench
+# experiment/methods/qlattice/regressor.py): regression, max_complexity 10 (edges of
+# the model graph), criterion wide_parsimony; the rest are feyn's defaults (squared
+# error, each model fitted on 20000 resampled rows per epoch, every input numeric).
+# Its n_epochs=200 under a max_time of an hour is replaced by the time budget, its
+# full function set by the problem's operators and its threads="auto" by n_jobs.
+FEYN_SETTINGS = {"kind": "regression", "max_complexity": 10, "criterion": "wide_parsimony",
+                 "loss_function": "squared_error"}
+# Models fitted per call and thread: the deadline is checked between calls (~0.3 s each).
+_FEYN_CHUNK = 64
+# Significant digits of the coefficients in feyn's formulas (it prints them with 16),
+# enough for the formula to compute what the model predicts.
+_FEYN_SIGNIF = 15
+
+
+def _feyn_inputs(n: int) -> list[str]:
+    """The column names feyn sees: x0, x1, ... (the problem's names may upset its parser)."""
+    return [f"x{i}" for i in range(n)]
+
+
+def _feyn_function_names(problem) -> tuple[list[str], list[str]]:
+    """feyn's function names for the problem's operators, and the operators it lacks.
+
+    feyn cannot be restricted further: every input enters as w*x + b and the
+    output leaves as w*y + b, whatever the operators. ``linear`` (the same map
+    on an inner node) is always allowed, which also keeps the list from being
+    empty (feyn reads an empty list as "all functions"); ``gaussian``
+    (exp(-2a^2), exp(-2(a^2 + b^2))) when exp, square and + are all there.
+    """
+    keys, dropped = _map_operators(problem, {k: k for k, v in FEYN_FUNCTIONS.items()
+                                             if v is not None})
+    names = list(dict.fromkeys(n for key in keys for n in FEYN_FUNCTIONS[key]))
+    if {"exp", "squared", "add"} <= set(names):
+        names.append("gaussian")
+    return [*names, "linear"], dropped
+
+
+def _feyn_formula(model, names: tuple[str, ...]) -> str:
+    """A feyn model as a sympy string over the problem's variable names."""
+    back = {sympy.Symbol(x): sympy.Symbol(n) for x, n in zip(_feyn_inputs(len(names)), names)}
+    expr = model.sympify(signif=_FEYN_SIGNIF).xreplace(back)
+    _check_symbols(expr, names, str(expr))
+    return str(expr)
+
+
+def _predict_feyn(model, names: tuple[str, ...], X) -> np.ndarray:
+    """A feyn model's predictions (it reads the columns x0, x1, ... by name).
+
+    They use feyn's protected functions (exp, log, sqrt, inverse and squared
+    clamped at feyn's limits), the formula the plain ones, as for gplearn.
+    """
+    frame = pd.DataFrame(_matrix(X, names), columns=_feyn_inputs(len(names)))
+    with np.errstate(all="ignore"):
+        return np.asarray(model.predict(frame), dtype=float)
+
+
+def _feyn_epoch(feyn, ql, models, data, functions, deadline, threads, last_call):
+    """One epoch of ``QLattice.auto_run``'s loop, fitted a chunk at a time while time is left.
+
+    A chunk starts only if it should end by ``deadline``, judged by the
+    previous one (``last_call`` seconds; 0 before the run's first chunk, which
+    always starts). Survivors there was no time to refit keep their last fit.
+    Updates ``ql``.
+    Returns (the pruned models, models fitted, whether the epoch finished,
+    seconds of the last chunk).
+    """
+    sample = ql.sample_models(list(data.columns[:-1]), "y", FEYN_SETTINGS["kind"], None,
+                              FEYN_SETTINGS["max_complexity"], None, functions)
+    batch, size = [*models, *sample], _FEYN_CHUNK * threads
+    fitted, n = [], 0
+    while n < len(batch) and (not last_call or time.perf_counter() + last_call <= deadline):
+        began = time.perf_counter()
+        fitted += feyn.fit_models(batch[n:n + size], data,
+                                  loss_function=FEYN_SETTINGS["loss_function"],
+                                  criterion=FEYN_SETTINGS["criterion"], threads=threads)
+        n = min(n + size, len(batch))
+        last_call = time.perf_counter() - began
+    if n == 0:
+        return models, 0, False, last_call
+    # fit_models sorts each chunk by the criterion; sort the whole epoch the same way.
+    pool = sorted([*fitted, *batch[n:len(models)]],
+                  key=lambda m: getattr(m, FEYN_SETTINGS["criterion"]))
+    models = feyn.prune_models(pool)
+    ql.update(models)
+    return models, n, n == len(batch), last_call
+
+
+def _fit_feyn(problem, names, X, y, time_budget, seed, n_jobs):
+    import random
+
+    import feyn
+
+    deadline = time.perf_counter() + time_budget
+    data = pd.DataFrame(X, columns=_feyn_inputs(len(names))).assign(y=y)
+    functions, dropped = _feyn_function_names(problem)
+    # feyn has no time limit: run auto_run's loop (priors, then sample, fit, prune,
+    # update each epoch) until the budget is spent. QLattice(random_seed=...) also
+    # seeds Python's and numpy's global generators; they are put back afterwards.
+    saved = random.getstate(), np.random.get_state()
+    try:
+        ql = feyn.QLattice(random_seed=seed)
+        ql.update_priors(feyn.tools.estimate_priors(data, "y"))
+        models, epochs, fits, last_call, finished = [], 0, 0, 0.0, True
+        while finished and (not last_call or time.perf_counter() + last_call <= deadline):
+            models, n, finished, last_call = _feyn_epoch(feyn, ql, models, data, functions,
+                                                         deadline, n_jobs, last_call)
+            epochs, fits = epochs + finished, fits + n
+        if not models:
+            raise RuntimeError("feyn fitted no model with a finite loss")
+        best = feyn.get_diverse_models(models)  # auto_run's answer: up to 10, best first
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+    selected = _feyn_formula(best[0], names)
+    front = [_feyn_formula(m, names) for m in best]
+    info = {"settings": dict(FEYN_SETTINGS, function_names=functions, threads=n_jobs,
+                             signif=_FEYN_SIGNIF),
+            "dropped_operators": dropped, "epochs": epochs, "models_fitted": fits,
+            "last_epoch_cut": not finished, "feyn_version": feyn.__version__,
+            "source": "cavalab/srbench experiment/methods/qlattice/regressor.py"}
+    return selected, front, functools.partial(_predict_feyn, best[0], names), fits, info
 
 
 def _check_symbols(expr: sympy.Expr, variable_names: Sequence[str], text: str) -> None:
