@@ -18,7 +18,8 @@ from hybridsr.datasets import get_suite
 def test_round_floats_follows_srbench():
     x = sympy.Symbol("x")
     rounded = round_floats(sympy.Float(3.00049) * x + sympy.Float(5e-5))
-    assert rounded == sympy.Float(3.0) * x
+    assert rounded == 3 * x
+    assert round_floats(sympy.Float(0.12345) * x) == sympy.Rational(123, 1000) * x
 
 
 def test_round_floats_keeps_tiny_constants_that_matter():
@@ -39,6 +40,8 @@ def test_round_floats_keeps_tiny_constants_that_matter():
     ("x + 1", "x**2", ("x",), False),
     ("2*x + 1", "x", ("x",), False),
     ("2*I*gamma", "I*gamma", ("I", "gamma"), True),            # names sympy would misread
+    ("3.0001*sin(1.00002*x) - 0.5*x", "3*sin(x) - 0.5*x", ("x",), True),  # 1.0 inside a function
+    ("2.00001*sin(0.49999*x)", "sin(x/2)", ("x",), True),      # rounded to an exact 1/2
 ])
 def test_symbolic_match(model, truth, names, expected):
     assert symbolic_match(model, truth, names=names) is expected

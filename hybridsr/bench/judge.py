@@ -27,7 +27,8 @@ OUTCOMES = ("exact", "on_front", "accurate", "failed")
 
 def round_floats(expression: sympy.Expr, zero_below: float = 1e-4, digits: int = 3,
                  points: dict | None = None) -> sympy.Expr:
-    """SRBench's rounding: tiny floats become 0, the others keep ``digits`` decimals.
+    """SRBench's rounding: tiny floats become 0, the others keep ``digits`` decimals
+    (as exact rationals, so that 1.00002 becomes 1 and 0.49999 becomes 1/2).
 
     With ``points`` (variable name -> sample values), a tiny float becomes 0
     only where that changes the formula's values by less than 0.1%, and is
@@ -40,7 +41,9 @@ def round_floats(expression: sympy.Expr, zero_below: float = 1e-4, digits: int =
     for number in expression.atoms(sympy.Float):
         value = float(number)
         if abs(value) >= zero_below:
-            replacements[number] = sympy.Float(round(value, digits))
+            # As an exact decimal: a rounded 1.0 stays a Float otherwise, and sympy
+            # does not cancel sin(1.0*x) against sin(x).
+            replacements[number] = sympy.Rational(repr(round(value, digits)))
         elif reference is None or _negligible(expression.xreplace({number: 0}), reference, points):
             replacements[number] = sympy.Integer(0)
         else:
