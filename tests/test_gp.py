@@ -694,6 +694,19 @@ def test_search_context_builds_a_normalised_scorer(data):
     assert tables.language == LANG
 
 
+def test_automatic_batching_follows_the_data_size():
+    from hybridsr.config import AUTO_BATCHING_ROWS
+
+    config = SearchConfig(batch_size=64)
+    assert config.batching == "auto"
+    assert config.batch_rows(AUTO_BATCHING_ROWS) is None
+    assert config.batch_rows(AUTO_BATCHING_ROWS + 1) == 64
+    assert config.replace(batching=True).batch_rows(10) == 64
+    assert config.replace(batching=False).batch_rows(10**6) is None
+    with pytest.raises(ValueError, match="batching must be True, False or 'auto'"):
+        SearchConfig(batching="yes")
+
+
 # ---------------------------------------------------------------------------
 # island.py
 # ---------------------------------------------------------------------------

@@ -50,7 +50,7 @@ class SearchContext:
             c = self.config
             evaluator = Evaluator(self.language.operator_set, c.loss, c.huber_delta)
             scorer = Scorer(self.language, evaluator, self.data, self.constraints, c.parsimony,
-                            baseline_loss(self.data, c.loss, c.huber_delta), c.batch_size if c.batching else None)
+                            baseline_loss(self.data, c.loss, c.huber_delta), c.batch_rows(self.data.n_rows))
             self._helpers = (scorer, NodeTables(self.language, self.donors))
         return self._helpers
 
