@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_fit_parser(commands)
     _add_bench_parser(commands)
+    _add_transformer_parser(commands)
     return parser
 
 
@@ -57,7 +58,8 @@ def _add_bench_parser(commands) -> None:
                        help="comma-separated problem names to run (default: the whole suite)")
     bench.add_argument("--methods", default="hybridsr", metavar="NAMES",
                        help="comma-separated: hybridsr (student-guided GP), hybridsr-gp (GP "
-                            "alone), eql, student, operon, gplearn (default: hybridsr)")
+                            "alone), eql, student, operon, gplearn, feyn, transformer, "
+                            "hybridsr-transformer (GP seeded by the transformer) (default: hybridsr)")
     bench.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1 (default: 5)")
     bench.add_argument("--time", type=float, default=60.0, metavar="SECONDS",
                        help="time budget of each run (default: 60)")
@@ -286,6 +288,70 @@ def _check_columns(frame, names: list[str]) -> None:
             near = difflib.get_close_matches(name, columns, n=1)
             hint = f" Did you mean {near[0]!r}?" if near else ""
             raise ValueError(f"no column {name!r} in the data; its columns are {columns}.{hint}")
+
+
+# ------------------------------------------------------------------ transformer
+def _add_transformer_parser(commands) -> None:
+    transformer = commands.add_parser(
+        "transformer", help="train the SR-Transformer (data points in, formula out)",
+        description=(
+            "`hybridsr transformer train` trains an SR-Transformer from scratch on generated "
+            "formulas (CPU) and writes its weights; the same options and seed give the same "
+            "weights. The package ships one trained this way (hybridsr/transformer/"
+            "sr_transformer.pt; its training options are stored in the file)."))
+    actions = transformer.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = actions.add_parser("train", help="train a model and save its weights")
+    train.add_argument("--out", type=Path, default=Path("sr_transformer.pt"), metavar="PATH",
+                       help="weights file, rewritten at every checkpoint (default: sr_transformer.pt)")
+    train.add_argument("--pool", type=Path, metavar="PATH",
+                       help="keep the skeleton pool here and reuse it when the settings match "
+                            "(default: <out>.pool.txt)")
+    from .transformer.config import TransformerConfig  # no torch: config and options only
+    from .transformer.training_options import TrainingOptions
+
+    config, options = TransformerConfig(), TrainingOptions()
+    for field, text in (("steps", "optimiser steps"), ("batch_size", "datasets per step"),
+                        ("min_points", "fewest points of a dataset"),
+                        ("max_points", "most points of a dataset"),
+                        ("warmup", "learning-rate warm-up steps"),
+                        ("pool_attempts", "random trees drawn for the skeleton pool"),
+                        ("max_operators", "most operators of a random tree"),
+                        ("seed", "seed of the whole run"), ("threads", "torch threads"),
+                        ("jobs", "processes building the pool"),
+                        ("checkpoint_every", "steps between checkpoints"),
+                        ("log_every", "steps between progress lines")):
+        train.add_argument("--" + field.replace("_", "-"), type=int, default=getattr(options, field),
+                           metavar="N", help=f"{text} (default: %(default)s)")
+    train.add_argument("--learning-rate", type=float, default=options.learning_rate, metavar="LR",
+                       help="peak learning rate (default: %(default)s)")
+    train.add_argument("--max-seconds", type=float, metavar="SECONDS",
+                       help="stop early after this long (the file is then marked incomplete)")
+    for field in ("d_model", "n_heads", "n_encoder_layers", "n_decoder_layers", "d_feedforward",
+                  "d_number", "max_length", "max_variables"):
+        train.add_argument("--" + field.replace("_", "-"), type=int, default=getattr(config, field),
+                           metavar="N", help=f"network setting (default: %(default)s)")
+    train.add_argument("--constants", default=config.constants, choices=("skeleton", "float"),
+                       help="write constants as placeholders refitted afterwards, or as float "
+                            "tokens (default: %(default)s)")
+    train.set_defaults(handler=run_transformer)
+
+
+def run_transformer(args: argparse.Namespace) -> int:
+    """``hybridsr transformer train``: train a model and save it."""
+    from .transformer.config import TransformerConfig
+    from .transformer.training import train
+    from .transformer.training_options import TrainingOptions
+
+    config = TransformerConfig(**{f: getattr(args, f) for f in (
+        "d_model", "n_heads", "n_encoder_layers", "n_decoder_layers", "d_feedforward", "d_number",
+        "max_length", "max_variables", "constants")})
+    options = TrainingOptions(**{f: getattr(args, f) for f in (
+        "steps", "batch_size", "min_points", "max_points", "warmup", "pool_attempts",
+        "max_operators", "seed", "threads", "jobs", "checkpoint_every", "log_every",
+        "learning_rate", "max_seconds")})
+    pool = args.pool or args.out.with_name(args.out.name + ".pool.txt")
+    train(config, options, args.out, pool_path=pool, log=lambda line: print(line, flush=True))
+    return 0
 
 
 if __name__ == "__main__":

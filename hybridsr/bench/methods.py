@@ -40,8 +40,11 @@ __all__ = ["METHOD_NAMES", "FitOutput", "available_methods", "fit_method", "pars
 
 #: The methods :func:`fit_method` knows.
 #: ``hybridsr`` is the hybrid (student-guided GP), ``hybridsr-gp`` the GP alone,
-#: ``eql`` seed 001's network alone and ``student`` the distilled student alone.
-METHOD_NAMES = ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn", "feyn")
+#: ``eql`` seed 001's network alone, ``student`` the distilled student alone,
+#: ``transformer`` the pretrained SR-Transformer alone (up to 3 variables) and
+#: ``hybridsr-transformer`` the GP seeded by it.
+METHOD_NAMES = ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn", "feyn",
+                "transformer", "hybridsr-transformer")
 # method -> (module that must import, the pip command that installs it)
 _PACKAGES = {
     "hybridsr": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
@@ -51,6 +54,9 @@ _PACKAGES = {
     "operon": ("pyoperon.sklearn", 'pip install pyoperon (or pip install "hybridsr[peers]")'),
     "gplearn": ("gplearn.genetic", 'pip install gplearn (or pip install "hybridsr[peers]")'),
     "feyn": ("feyn", 'pip install feyn (or pip install "hybridsr[peers]")'),
+    "transformer": ("hybridsr.transformer.estimator", "pip install hybridsr (torch is a dependency)"),
+    "hybridsr-transformer": ("hybridsr.transformer.estimator",
+                             "pip install hybridsr (torch is a dependency)"),
 }
 # hybridsr stops on its timeout; this many iterations never come first.
 _HYBRIDSR_ITERATIONS = 10**9
@@ -159,7 +165,9 @@ def fit_method(name: str, problem, X_train, y_train, *, time_budget: float = 60.
         raise ValueError(f"X_train has {len(X)} rows but y_train has {len(y)}")
     fit = {"hybridsr": functools.partial(_fit_hybridsr, guidance=("student",)),
            "hybridsr-gp": _fit_hybridsr, "eql": _fit_eql, "student": _fit_student,
-           "operon": _fit_operon, "gplearn": _fit_gplearn, "feyn": _fit_feyn}[name]
+           "operon": _fit_operon, "gplearn": _fit_gplearn, "feyn": _fit_feyn,
+           "transformer": _fit_transformer,
+           "hybridsr-transformer": functools.partial(_fit_hybridsr, guidance=("transformer",))}[name]
     start = time.perf_counter()
     selected, front, predict, n_evals, info, *timeline = fit(problem, names, X, y,
                                                              float(time_budget), int(seed), int(n_jobs))
@@ -311,6 +319,16 @@ def _fit_student(problem, names, X, y, time_budget, seed, n_jobs):
     report = model.teacher_.report
     return _network_output(model, names, {"teacher_validation_r2": float(report.validation_r2),
                                           "teacher_seconds": float(report.seconds)})
+
+
+def _fit_transformer(problem, names, X, y, time_budget, seed, n_jobs):
+    from ..transformer.estimator import TransformerRegressor
+
+    model = TransformerRegressor(**_network_settings(problem, time_budget, seed))
+    model.fit(X, y, variable_names=names)
+    front = [str(expr) for expr in model.equations_["sympy"]]
+    return (str(model.expression_), front, functools.partial(_predict_array, model, names), None,
+            {"candidates": len(model.candidates_)})
 
 
 # ------------------------------------------------------------------ Operon

@@ -23,6 +23,8 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 import sympy
 
+from ..transformer.guidance import TransformerGenerator  # torch only when it proposes
+
 __all__ = ["GuidanceTask", "GuidanceOutcome", "GuidanceWarning", "CandidateGenerator",
            "StudentGenerator", "BUILTIN_GENERATORS", "resolve_generators", "run_guidance"]
 
@@ -108,7 +110,10 @@ class StudentGenerator:
 
 
 #: Generators by name (read-only; pass your own objects in ``guidance`` instead of registering).
-BUILTIN_GENERATORS = MappingProxyType({"student": StudentGenerator})
+#: ``"transformer"`` decodes the data with the pretrained SR-Transformer
+#: (:class:`hybridsr.transformer.TransformerGenerator`, up to three variables).
+BUILTIN_GENERATORS = MappingProxyType({"student": StudentGenerator,
+                                       "transformer": TransformerGenerator})
 
 
 def resolve_generators(guidance) -> list:

@@ -1,0 +1,160 @@
+"""Decoded skeletons to fitted formulas: rewrite, refit constants, rank.
+
+A decoded sequence is a tree of the model's language. It is carried into
+the user's language through sympy (as guidance candidates are, with
+:func:`~hybridsr.expr.sympy_to_tree`), its constants are fitted with the
+core's :func:`~hybridsr.constants.fit_constants` (Levenberg-Marquardt on
+the numba Jacobians) from a few starting points, and the results are ranked
+by loss and complexity: :func:`pareto_candidates` keeps those that no
+simpler candidate matches, the shape of an ``equations_`` table.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import sympy
+
+from ..constants import fit_constants
+from ..evaluate.evaluator import Dataset, Evaluator
+from ..expr.sympy_convert import sympy_to_tree, tree_to_sympy
+from ..expr.tree import Constant, Individual, Language, compile_tree, complexity, with_constants
+from .config import TransformerConfig
+from .tokenizer import TokenError, tokens_to_tree
+
+__all__ = ["Candidate", "refit_sequences", "pareto_candidates"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One decoded formula with fitted constants.
+
+    Attributes
+    ----------
+    tree : Individual
+        In the user's language.
+    loss : float
+        The evaluator's loss on the fitting data (inf when invalid).
+    complexity : float
+    log_probability : float
+        The decoder's log-probability of the skeleton.
+    skeleton : str
+        The decoded tokens, space-separated.
+    """
+
+    tree: Individual
+    loss: float
+    complexity: float
+    log_probability: float
+    skeleton: str
+
+
+def _to_language(tree: Individual, config: TransformerConfig, language: Language,
+                 rng: np.random.Generator) -> Individual | None:
+    """The tree rewritten in ``language``, placeholders given distinct random values first.
+
+    Distinct values keep sympy from merging or dropping constants (``1.0*x``
+    would lose its factor). None when ``language`` cannot write it.
+    """
+    nodes = [Constant(float(rng.uniform(0.5, 2.0))) if type(n) is Constant and n.value == 1.0 else n
+             for n in tree]
+    try:
+        expression = tree_to_sympy(Individual(nodes), config.language, use_variable_names=False)
+        names = {sympy.Symbol(f"x{i}", real=True): sympy.Symbol(name, real=True)
+                 for i, name in enumerate(language.variable_names)}
+        return sympy_to_tree(expression.xreplace(names), language)
+    except (ValueError, TypeError, RecursionError, ZeroDivisionError, OverflowError):
+        return None
+
+
+def refit_sequences(sequences: Sequence, config: TransformerConfig, language: Language,
+                    evaluator: Evaluator, data: Dataset, rng: np.random.Generator, *,
+                    n_starts: int = 3, max_iterations: int = 100,
+                    time_limit: float | None = None) -> list[Candidate]:
+    """Fit the constants of each decoded sequence (duplicates and invalid ones dropped).
+
+    Parameters
+    ----------
+    sequences : sequence of Decoded
+        From :func:`~hybridsr.transformer.decoding.beam_search` or sampling.
+    config : TransformerConfig
+        The model's configuration (its language and vocabulary).
+    language : Language
+        The user's language; candidates it cannot write are dropped.
+    evaluator : Evaluator
+        For ``language``'s operator set; its loss is the one fitted.
+    data : Dataset
+    rng : numpy.random.Generator
+        Draws the starting constants.
+    n_starts : int
+        Fits from different starting constants (the decoded values, where
+        the model writes floats, count as the first).
+    max_iterations : int
+        Levenberg-Marquardt iterations per fit.
+    time_limit : float, optional
+        Seconds after which no further sequence is fitted.
+
+    Returns
+    -------
+    list of Candidate
+        In the order of ``sequences``, without repeats of a formula.
+    """
+    deadline = math.inf if time_limit is None else time.monotonic() + time_limit
+    vocabulary = config.vocabulary
+    candidates, seen = [], set()
+    for decoded in sequences:
+        if time.monotonic() > deadline:
+            break
+        tokens = [vocabulary.tokens[i] for i in decoded.tokens]
+        try:
+            model_tree = tokens_to_tree(tokens, config.language, vocabulary)
+        except TokenError:
+            continue
+        tree = _to_language(model_tree, config, language, rng)
+        if tree is None:
+            continue
+        key = str(Individual([Constant(0.0) if type(n) is Constant else n for n in tree]))
+        if key in seen:
+            continue
+        seen.add(key)
+        fitted, loss = _fit(tree, language, evaluator, data, rng, n_starts, max_iterations)
+        candidates.append(Candidate(fitted, loss, complexity(fitted, language),
+                                    decoded.log_probability, " ".join(tokens)))
+    return candidates
+
+
+def _fit(tree: Individual, language: Language, evaluator: Evaluator, data: Dataset,
+         rng: np.random.Generator, n_starts: int, max_iterations: int) -> tuple[Individual, float]:
+    program = compile_tree(tree, language)
+    best_constants, best_loss = program.constants, evaluator.loss(program, data)
+    if program.constants.size == 0:
+        return tree, best_loss
+    for start in range(max(1, n_starts)):
+        if start:
+            # Log-uniform magnitudes with random signs: the values formulas tend to hold.
+            program.constants = (rng.choice((-1.0, 1.0), program.constants.size)
+                                 * np.exp(rng.uniform(np.log(0.2), np.log(5.0), program.constants.size)))
+        fit = fit_constants(program, evaluator, data, rng=rng, n_restarts=1,
+                            max_iterations=max_iterations)
+        if fit.loss < best_loss:
+            best_constants, best_loss = fit.constants, fit.loss
+    return with_constants(tree, best_constants), float(best_loss)
+
+
+def pareto_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Candidates whose loss is lower than every simpler candidate's, simplest first.
+
+    Ties in complexity go to the lower loss, then to the more probable skeleton.
+    """
+    ordered = sorted((c for c in candidates if math.isfinite(c.loss)),
+                     key=lambda c: (c.complexity, c.loss, -c.log_probability))
+    front, best = [], math.inf
+    for candidate in ordered:
+        if candidate.loss < best:
+            front.append(candidate)
+            best = candidate.loss
+    return front
