@@ -76,6 +76,14 @@ def _add_bench_parser(commands) -> None:
                        help="this task's index in a job array (default: 0)")
     bench.add_argument("--num-tasks", type=int, default=1, metavar="N",
                        help="tasks in the job array; jobs are dealt round-robin (default: 1)")
+    bench.add_argument("--cluster", metavar="WHERE",
+                       help="run the jobs as Dask tasks: local, slurm, pbs, sge, lsf or a scheduler "
+                            "address (needs pip install \"hybridsr[cluster]\"); instead of "
+                            "--parallel and --task-index/--num-tasks")
+    bench.add_argument("--cluster-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="a cluster setting, repeatable, e.g. --cluster-option cores=4 "
+                            "--cluster-option memory=8GB --cluster-option jobs=10 "
+                            "--cluster-option 'job_extra_directives=[\"--exclusive\"]'")
     bench.set_defaults(handler=run_bench)
 
 
@@ -250,12 +258,32 @@ def run_bench(args: argparse.Namespace) -> int:
         raise ValueError("--seeds must be at least 1 and --time positive")
     if args.n_jobs < 1 or args.parallel < 1:
         raise ValueError("--n-jobs and --parallel must be at least 1")
+    if args.cluster_option and not args.cluster:
+        raise ValueError("--cluster-option needs --cluster (local, slurm, pbs, sge, lsf or an address)")
     run_benchmark(problems, methods, list(range(args.seeds)), args.time, args.out,
                   noise=args.noise, n_samples=args.n_samples, task_index=args.task_index,
-                  num_tasks=args.num_tasks, n_jobs=args.n_jobs, parallel=args.parallel)
+                  num_tasks=args.num_tasks, n_jobs=args.n_jobs, parallel=args.parallel,
+                  cluster=args.cluster, cluster_options=_cluster_options(args.cluster_option))
     print(format_table(write_reports(args.out)))
     _write_plots(args.out)
     return 0
+
+
+def _cluster_options(pairs: list[str]) -> dict:
+    """``--cluster-option KEY=VALUE`` pairs as a dict; values read as Python literals when
+    they are one (``4``, ``["--exclusive"]``), else kept as text (``8GB``)."""
+    import ast
+
+    options = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--cluster-option {pair!r} is not KEY=VALUE, e.g. cores=4")
+        try:
+            options[key.strip()] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            options[key.strip()] = text
+    return options
 
 
 def _write_plots(out: Path) -> None:

@@ -10,6 +10,7 @@ learned ends in ``_``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import keyword
@@ -20,11 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .config import MutationWeights, SearchConfig, check_choice
-from .engine.executors import resolve_n_jobs
+from .engine.checkpoint import (FitCheckpoints, data_digest, parse_checkpoint_every,
+                                read_checkpoint)
+from .engine.cluster import open_cluster, resolve_cluster
+from .engine.executors import WorkersLostError, resolve_n_jobs
 from .engine.search import resolve_seed, run_search
 from .evaluate import Dataset, Evaluator
 from .expr import Language, compile_tree, evaluate_tree, to_latex
@@ -42,7 +46,8 @@ __all__ = ["HybridSRRegressor", "ESTIMATOR_PARAMETERS", "GUIDANCE_CHOICES"]
 ESTIMATOR_PARAMETERS = ("binary_operators", "unary_operators", "complexity_of_operators",
                         "complexity_of_constants", "complexity_of_variables", "model_selection",
                         "validation_folds", "n_jobs", "random_state", "verbosity", "output_file", "warm_start",
-                        "guidance", "guidance_fraction", "guidance_time_fraction", "teacher")
+                        "guidance", "guidance_fraction", "guidance_time_fraction", "teacher",
+                        "cluster", "cluster_options", "checkpoint_file", "checkpoint_every")
 #: Names ``guidance`` accepts (besides None and generator objects).
 GUIDANCE_CHOICES = (None, *BUILTIN_GENERATORS)
 #: Seconds of guidance when the search has no ``timeout_in_seconds`` to take a share of.
@@ -204,6 +209,35 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         A network you trained on this problem (maps a float tensor of shape
         (n, n_features) to the targets) for the student to distil, instead
         of a teacher trained here. Used with ``guidance="student"``.
+    cluster : None, str, distributed.Client or Dask cluster, default None
+        Run the islands as tasks on a Dask cluster (needs
+        ``pip install "hybridsr[cluster]"``): ``"local"`` starts a
+        ``LocalCluster`` here; ``"slurm"``, ``"pbs"``, ``"sge"`` or ``"lsf"``
+        submit batch jobs of workers through dask-jobqueue (set them up in
+        ``cluster_options``); a scheduler address (``"tcp://host:8786"``), a
+        scheduler file (``"scheduler.json"``), a ``distributed.Client`` or a
+        cluster object connects to workers you started. The head process
+        keeps the islands' states and migrates between them, so the result
+        is the same as without a cluster for the same ``random_state`` (when
+        bounded by ``niterations`` or ``max_evals``); a task lost with its
+        worker runs again from the island's last state. ``n_jobs`` is then
+        ignored. None: in this process, or ``n_jobs`` local processes.
+    cluster_options : dict, optional
+        For the clusters built here: a scheduler's job settings (``cores``,
+        ``memory``, ``walltime``, ``queue``, ``account``,
+        ``job_extra_directives``, ``processes``, ... as dask-jobqueue names
+        them) or ``LocalCluster`` settings (``n_workers``, ...). Also
+        ``jobs`` (batch jobs to submit; default one worker per island),
+        ``worker_timeout`` (seconds without any worker before the fit fails,
+        default 120) and ``task_retries`` (default 2).
+    checkpoint_file : str or path, optional
+        Save the whole search state (populations, hall of fame, RNG states,
+        options) here, atomically, every ``checkpoint_every``, when the
+        search ends and when it fails, so that ``fit(..., resume_from=...)``
+        can continue it.
+    checkpoint_every : int or str, default 10
+        Iterations between checkpoints, or a duration between them such as
+        ``"10min"``, ``"90s"`` or ``"1h"``.
 
     Attributes
     ----------
@@ -299,6 +333,10 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         guidance_fraction=0.1,
         guidance_time_fraction=0.2,
         teacher=None,
+        cluster=None,
+        cluster_options=None,
+        checkpoint_file=None,
+        checkpoint_every=10,
     ):
         self.binary_operators = binary_operators
         self.unary_operators = unary_operators
@@ -356,6 +394,10 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         self.guidance_fraction = guidance_fraction
         self.guidance_time_fraction = guidance_time_fraction
         self.teacher = teacher
+        self.cluster = cluster
+        self.cluster_options = cluster_options
+        self.checkpoint_file = checkpoint_file
+        self.checkpoint_every = checkpoint_every
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -363,8 +405,17 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.single_output = True
         return tags
 
+    def __sklearn_clone__(self):
+        # A distributed.Client or cluster object cannot be deep-copied: clones
+        # (GridSearchCV, cross_val_score) share it, as they share an address.
+        if self.cluster is None or isinstance(self.cluster, (str, os.PathLike)):
+            return super().__sklearn_clone__()
+        params = {name: clone(value, safe=False)
+                  for name, value in self.get_params(deep=False).items() if name != "cluster"}
+        return type(self)(**params, cluster=self.cluster)
+
     # -- fitting -------------------------------------------------------------------
-    def fit(self, X, y, weights=None, variable_names=None):
+    def fit(self, X, y, weights=None, variable_names=None, *, resume_from=None):
         """Search for equations of ``y`` in the columns of ``X``.
 
         Parameters
@@ -377,17 +428,41 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
             Non-negative row weights of the loss.
         variable_names : sequence of str, optional
             Names of the features in the equations (Python identifiers).
+        resume_from : str or path, optional
+            A ``checkpoint_file`` written by an earlier fit on the same data:
+            its searches continue where the checkpoint left them, to this
+            estimator's ``niterations`` (and time and evaluation budgets) in
+            all. Checkpoints are pickles: load only files you trust.
 
         Returns
         -------
         self : HybridSRRegressor
         """
         settings = self._resolve_settings()
+        resumed = None if resume_from is None else read_checkpoint(resume_from)
         X, Y, W, y_is_2d = self._check_training_data(X, y, weights)
         names = self._resolve_variable_names(variable_names, X.shape[1], settings.operator_set)
         language = Language(settings.operator_set, X.shape[1], variable_names=names)
-        states = self._warm_states(language, Y.shape[1])
+        states = self._warm_states(language, Y.shape[1]) if resumed is None else None
+        checkpoints = FitCheckpoints(self.checkpoint_file, *settings.checkpoint_every, language,
+                                     data_digest(X, Y, W), settings.config, Y.shape[1], resumed)
+        if resumed is not None:
+            states = [checkpoints.state(k) for k in range(Y.shape[1])]
+        with _cluster_executor(settings.cluster, settings.config.populations) as executor:
+            try:
+                return self._fit_targets(settings, X, Y, W, y_is_2d, language, states, executor,
+                                         checkpoints)
+            except WorkersLostError as error:
+                error.add_note(
+                    f"The search state is saved in {str(self.checkpoint_file)!r}; continue with "
+                    f"fit(X, y, resume_from={str(self.checkpoint_file)!r})."
+                    if self.checkpoint_file is not None else
+                    "Set checkpoint_file to be able to resume a search that stops like this.")
+                raise
 
+    def _fit_targets(self, settings: "_Settings", X, Y, W, y_is_2d: bool, language: Language,
+                     states: list, executor, checkpoints: FitCheckpoints):
+        """The searches of :meth:`fit`, one per column of ``Y``, with the cluster (if any) open."""
         seeds = settings.seed.spawn(Y.shape[1])
         results, tables, guidance_reports = [], [], []
         for k in range(Y.shape[1]):
@@ -401,12 +476,15 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
             if settings.generators and states[k] is None:  # a warm start keeps its populations
                 config, initial, donors, report = self._guide(settings, language, X, Y[:, k], seeds[k])
                 guidance_reports.append(report)
+            donors, budget = checkpoints.donors(k, donors), checkpoints.budget(k, config)
             try:
-                result = run_search(data, language, config, random_state=seeds[k],
-                                    n_jobs=settings.n_jobs, state=states[k], callback=callback,
-                                    initial_trees=initial, donor_trees=donors)
+                result = checkpoints.saved_result(k) if budget is None else run_search(
+                    data, language, budget, random_state=seeds[k], n_jobs=settings.n_jobs,
+                    executor=executor, state=states[k], callback=callback, initial_trees=initial,
+                    donor_trees=donors, checkpoint=checkpoints.checkpointer(k, states[k], donors))
             finally:
                 callback.display.close()
+            checkpoints.finish(k, result.stop_reason)
             if not result.hall_of_fame:
                 raise RuntimeError(
                     f"the search stopped ({result.stop_reason}) before any equation could be "
@@ -501,8 +579,15 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
             if Path(self.output_file).is_dir():
                 raise ValueError(f"output_file={str(self.output_file)!r} is a folder; "
                                  f"name a file such as 'front.csv'")
+        if self.checkpoint_file is not None and (
+                not isinstance(self.checkpoint_file, (str, os.PathLike)) or not str(self.checkpoint_file)
+                or Path(self.checkpoint_file).is_dir()):
+            raise ValueError(f"checkpoint_file must be the path of a file (not a folder) or None, "
+                             f"got {self.checkpoint_file!r}; e.g. 'search.ckpt'")
+        checkpoint_every = parse_checkpoint_every(self.checkpoint_every)
+        cluster = resolve_cluster(self.cluster, self.cluster_options)
         seed = resolve_seed(self.random_state)
-        return _Settings(operator_set, config, n_jobs, seed, generators)
+        return _Settings(operator_set, config, n_jobs, seed, generators, cluster, checkpoint_every)
 
     def _check_training_data(self, X, y, weights):
         """Checked float arrays X (n, p), Y (n, targets), W (n, targets) or None, and y.ndim == 2."""
@@ -675,6 +760,8 @@ class _Settings:
     n_jobs: int
     seed: np.random.SeedSequence  # spawned once per target
     generators: list  # candidate generators of neural guidance (empty: plain GP)
+    cluster: object = None  # a checked ClusterSpec, or None: no cluster
+    checkpoint_every: tuple = (10, None)  # (iterations, seconds) between checkpoints
 
 
 class _IterationCallback:
@@ -692,6 +779,16 @@ class _IterationCallback:
         if self.output is not None and progress.hall_of_fame:
             table = front_frame(progress.hall_of_fame, self.language, self.loss_floor)
             write_front_csv(table, self.output)
+
+
+@contextlib.contextmanager
+def _cluster_executor(spec, n_islands: int):
+    """The cluster's executor while the searches run (None without a cluster)."""
+    if spec is None:
+        yield None
+        return
+    with open_cluster(spec, n_islands) as executor:
+        yield executor
 
 
 def _is_number(value) -> bool:

@@ -58,7 +58,8 @@ class FakeSearch:
         self.calls = []
 
     def __call__(self, data, language, config, *, random_state=None, n_jobs=1, state=None,
-                 callback=None, initial_trees=None, donor_trees=None):
+                 callback=None, initial_trees=None, donor_trees=None, executor=None,
+                 checkpoint=None):
         self.calls.append(SimpleNamespace(data=data, language=language, config=config,
                                           random_state=random_state, n_jobs=n_jobs, state=state))
         front = fake_front(language, scale=len(self.calls))

@@ -279,3 +279,13 @@ def test_units_for_reads_a_gp_operator_set():
     assert units_for(("inv", "exp"), ("+",)).division
     with pytest.raises(ValueError, match="unknown operator"):
         units_for(("sinn",))
+
+
+def test_formula_with_complex_infinity_evaluates_to_nan():
+    # Extraction can fold log(0) or 1/0 into zoo; numpy's printer has no zoo, and the
+    # KeyError it raised used to sink the whole student (guidance failed with 'ComplexInfinity').
+    from hybridsr.neural.eql import _evaluate
+
+    x = sympy.Symbol("x")
+    assert np.isnan(_evaluate(sympy.zoo * x + 1, ["x"], np.ones((3, 1)))).all()
+    np.testing.assert_array_equal(_evaluate(2 * x, ["x"], np.ones((3, 1))), [2.0, 2.0, 2.0])

@@ -3,7 +3,9 @@
 A :class:`SearchContext` (data, language, settings) is the same for every
 island and every iteration, so it travels once: inline for in-process runs,
 or as a file that each worker process reads once and keeps
-(:class:`FileContext`), instead of being pickled into every task.
+(:class:`FileContext`), or sent once to each cluster worker
+(:meth:`hybridsr.engine.executors.RemoteExecutor.share`), instead of being
+pickled into every task.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import functools
 import os
 import pickle
 import tempfile
+import threading
 from dataclasses import dataclass, field
 
 from ..config import SearchConfig
@@ -32,11 +35,13 @@ class SearchContext:
     language: Language
     config: SearchConfig
     donors: tuple = ()  # candidate subtrees for the graft mutation
-    _helpers: tuple | None = field(default=None, repr=False, compare=False)
+    # Per thread: a Dask worker with several threads runs several islands on one
+    # context at once, and a scorer counts its evaluations in place.
+    _helpers: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __getstate__(self):
         return {"data": self.data, "language": self.language, "config": self.config,
-                "donors": self.donors, "_helpers": None}
+                "donors": self.donors, "_helpers": {}}
 
     @functools.cached_property
     def constraints(self) -> Constraints:
@@ -45,14 +50,16 @@ class SearchContext:
                                         c.nested_constraints)
 
     def helpers(self) -> tuple[Scorer, NodeTables]:
-        """A scorer (with its compiled evaluator) and the node tables, built once per process."""
-        if self._helpers is None:
+        """A scorer (with its compiled evaluator) and the node tables, built once per thread."""
+        thread = threading.get_ident()
+        helpers = self._helpers.get(thread)
+        if helpers is None:
             c = self.config
             evaluator = Evaluator(self.language.operator_set, c.loss, c.huber_delta)
             scorer = Scorer(self.language, evaluator, self.data, self.constraints, c.parsimony,
                             baseline_loss(self.data, c.loss, c.huber_delta), c.batch_rows(self.data.n_rows))
-            self._helpers = (scorer, NodeTables(self.language, self.donors))
-        return self._helpers
+            helpers = self._helpers[thread] = (scorer, NodeTables(self.language, self.donors))
+        return helpers
 
 
 class InlineContext:

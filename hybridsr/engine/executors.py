@@ -1,8 +1,11 @@
-"""Where island tasks run: in the head process, or in a pool of worker processes.
+"""Where island tasks run: in the head process, in a pool of worker processes, or on a cluster.
 
-Both are ``concurrent.futures.Executor`` objects, so a cluster executor
-(Dask's ``Client.get_executor()``) can take their place without changing the
-search.
+All are ``concurrent.futures.Executor`` objects, so any executor can run the
+islands. One on other machines subclasses :class:`RemoteExecutor`, which adds
+what the search needs there: a way to ship the search's fixed inputs once
+(:meth:`RemoteExecutor.share`), a retry budget for tasks lost with a worker,
+and a check that workers are still there (:mod:`hybridsr.engine.cluster` has
+the Dask one).
 """
 
 from __future__ import annotations
@@ -12,7 +15,41 @@ import os
 import signal
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
-__all__ = ["SerialExecutor", "process_executor", "resolve_n_jobs"]
+__all__ = ["SerialExecutor", "RemoteExecutor", "WorkersLostError", "IslandRetryWarning",
+           "process_executor", "resolve_n_jobs"]
+
+
+class WorkersLostError(RuntimeError):
+    """No worker is left to run the islands (the search cannot go on).
+
+    ``state`` is set by the search to the last complete :class:`SearchState`,
+    so that nothing found so far is lost.
+    """
+
+    state = None
+
+
+class IslandRetryWarning(UserWarning):
+    """An island's task failed on a worker and runs again from the island's last state."""
+
+
+class RemoteExecutor(Executor):
+    """An executor whose tasks run in other processes, perhaps on other machines.
+
+    Tasks get pickled copies of their arguments, so the caller's objects stay
+    as they were when a task fails, and a failed task can run again from them.
+    """
+
+    #: How many times the search submits a failed island task again before giving up.
+    task_retries: int = 2
+
+    def share(self, value):
+        """A stand-in for ``value`` to pass (as a top-level argument) to many tasks; it
+        reaches each worker once. The default passes ``value`` itself."""
+        return value
+
+    def check_workers(self) -> None:
+        """Raise :class:`WorkersLostError` when no worker is left (called while waiting)."""
 
 
 class SerialExecutor(Executor):

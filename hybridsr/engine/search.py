@@ -12,9 +12,15 @@ Each iteration the head
 
 Because islands see only their own state and what the head hands them, and
 the head merges in a fixed order, the hall of fame depends on
-``random_state`` only, not on ``n_jobs``, whenever the search is bounded by
-``niterations`` or ``max_evals``. A timeout or Ctrl-C cuts an iteration
-wherever it happens to be, so those runs are not reproducible.
+``random_state`` only, not on ``n_jobs`` or the executor, whenever the search
+is bounded by ``niterations`` or ``max_evals``. A timeout or Ctrl-C cuts an
+iteration wherever it happens to be, so those runs are not reproducible.
+
+On a :class:`~hybridsr.engine.executors.RemoteExecutor` (a cluster) an
+island whose task fails, or dies with its worker, runs again from the
+island's state before the iteration, which the head still holds; the result
+is the same as if nothing had failed. After each iteration the state is
+complete and consistent, which is when ``checkpoint`` is offered it.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import math
 import signal
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, Executor, wait
+import warnings
+from concurrent.futures import FIRST_EXCEPTION, CancelledError, Executor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -37,7 +44,8 @@ from ..gp.hall_of_fame import HallOfFame
 from ..gp.island import IslandReport, IslandState, new_island, run_island
 from ..gp.member import Member
 from .context import FileContext, InlineContext, SearchContext
-from .executors import SerialExecutor, process_executor, resolve_n_jobs
+from .executors import (IslandRetryWarning, RemoteExecutor, SerialExecutor, WorkersLostError,
+                        process_executor, resolve_n_jobs)
 
 __all__ = ["SearchState", "SearchResult", "Progress", "run_search", "STOP_REASONS"]
 
@@ -142,16 +150,23 @@ def plan_migration(state: SearchState, config: SearchConfig) -> list[list[tuple[
     """For each island, the (slot, migrant) replacements of the seed's lines 21-29."""
     front = state.hall_of_fame.front() if config.hof_migration else []
     bests = [island.best.members() if config.migration else [] for island in state.islands]
+    # Island i draws from the other islands' bests in island order; indexing one
+    # flat list around island i's block keeps the head's work linear in the
+    # number of islands (a list per island made it quadratic).
+    flat = [m for members in bests for m in members]
+    starts = np.cumsum([0] + [len(members) for members in bests]).tolist()
     rng = state.rng
     plans = []
     for i, island in enumerate(state.islands):
-        others = [m for j, members in enumerate(bests) if j != i for m in members]
+        own = len(bests[i])
+        n_others = len(flat) - own
         plan = []
         for slot in range(len(island.population)):
             if front and rng.random() < config.fraction_replaced_hof:
                 plan.append((slot, front[int(rng.integers(len(front)))]))
-            if others and rng.random() < config.fraction_replaced:
-                plan.append((slot, others[int(rng.integers(len(others)))]))
+            if n_others and rng.random() < config.fraction_replaced:
+                k = int(rng.integers(n_others))
+                plan.append((slot, flat[k if k < starts[i] else k + own]))
         plans.append(plan)
     return plans
 
@@ -203,6 +218,7 @@ def run_search(
     initial_trees: Sequence | None = None,
     donor_trees: Sequence | None = None,
     callback: Callable[[Progress], None] | None = None,
+    checkpoint: Callable[[SearchState, bool], None] | None = None,
 ) -> SearchResult:
     """Evolve expressions for ``data`` until a stopping rule fires; return the Pareto front.
 
@@ -219,8 +235,11 @@ def run_search(
     n_jobs : int
         Worker processes for the islands (1: in this process; -1: every core).
     executor : concurrent.futures.Executor, optional
-        Runs the islands instead of a pool made from ``n_jobs`` (e.g. a Dask
-        client's executor). It must be able to pickle the tasks.
+        Runs the islands instead of a pool made from ``n_jobs``. It must be
+        able to pickle the tasks; a
+        :class:`~hybridsr.engine.executors.RemoteExecutor` (such as
+        :class:`hybridsr.engine.cluster.DaskExecutor`) also gets failed
+        island tasks retried and the search's inputs sent once per worker.
     state : SearchState, optional
         Continue this search (warm start) for ``config.niterations`` more iterations.
     initial_trees : sequence of trees, optional
@@ -230,6 +249,17 @@ def run_search(
         (candidates from neural guidance); without them it never fires.
     callback : callable, optional
         Called with a :class:`Progress` after every iteration.
+    checkpoint : callable, optional
+        Called as ``checkpoint(state, final)`` after every iteration
+        (``final=False``) and once when the search ends, stops or fails
+        (``final=True``), with the state the search can continue from
+        (see :class:`hybridsr.engine.checkpoint.Checkpointer`).
+
+    Raises
+    ------
+    WorkersLostError
+        When a remote executor has no worker left; its ``state`` attribute
+        holds the search state after the last complete iteration.
     """
     if data.y is None:
         raise ValueError("run_search needs targets: build the Dataset with y")
@@ -251,7 +281,12 @@ def run_search(
     own_executor = executor is None and n_workers > 1
     pool = executor or (process_executor(n_workers) if own_executor else SerialExecutor())
     in_process = isinstance(pool, SerialExecutor)
-    handle = InlineContext(context) if in_process else FileContext(context)
+    if in_process:
+        handle = InlineContext(context)
+    elif isinstance(pool, RemoteExecutor):
+        handle = pool.share(InlineContext(context))  # workers on other machines see no temp files
+    else:
+        handle = FileContext(context)
     history: list[Progress] = []
     stop_reason = "niterations"
     iterations_done = 0
@@ -270,11 +305,25 @@ def run_search(
                 history.append(progress)
                 if callback is not None:
                     callback(progress)
+                if checkpoint is not None:
+                    checkpoint(state, False)
                 if not finished:
                     stop_reason = "interrupted" if interrupt() else "timeout"
                     break
             else:
                 stop_reason = _stop_reason(config, state, n_evals_before, deadline, interrupt()) or "niterations"
+    except BaseException as error:
+        if isinstance(error, WorkersLostError):
+            error.state = state
+        if checkpoint is not None:
+            try:
+                checkpoint(state, True)  # what was found so far outlives the failure
+            except Exception as problem:  # noqa: BLE001 - the original error matters more
+                error.add_note(f"(the final checkpoint could not be written either: {problem})")
+        raise
+    else:
+        if checkpoint is not None:
+            checkpoint(state, True)
     finally:
         handle.close()
         if own_executor:
@@ -301,17 +350,42 @@ def _iterate(state: SearchState, config: SearchConfig, pool: Executor, handle, d
              interrupt: _Interrupt, in_process: bool) -> bool:
     """One iteration of every island, merged into ``state`` (in place); False if cut short."""
     plans = plan_migration(state, config) if state.iteration > 0 else [[] for _ in state.islands]
-    seconds_left = deadline - time.monotonic()
-    futures = [pool.submit(_island_task, handle, island, state.frequencies, plan, seconds_left,
-                           interrupt if in_process else None)
-               for island, plan in zip(state.islands, plans)]
+    remote = isinstance(pool, RemoteExecutor)
+    retries_left = [pool.task_retries if remote else 0] * len(state.islands)
+
+    def submit(i: int):
+        # A remote task works on a pickled copy, so state.islands[i] is still the
+        # island's state before this iteration when the task has to run again.
+        return pool.submit(_island_task, handle, state.islands[i], state.frequencies, plans[i],
+                           deadline - time.monotonic(), interrupt if in_process else None)
+
+    futures = [submit(i) for i in range(len(state.islands))]
     pending = set(futures)
     while pending:
         done, pending = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_EXCEPTION)
-        if any(f.exception() is not None for f in done):
-            for f in pending:
-                f.cancel()
-            raise next(f.exception() for f in done if f.exception() is not None)
+        for future in done:
+            # Only the scheduler cancels a task here (e.g. its input was lost with a worker).
+            error = CancelledError("the task was cancelled") if future.cancelled() else future.exception()
+            if error is None:
+                continue
+            i = futures.index(future)
+            if retries_left[i] <= 0:
+                for f in pending:
+                    f.cancel()
+                raise error
+            retries_left[i] -= 1
+            warnings.warn(f"island {i}'s task failed ({type(error).__name__}: {error}); running it "
+                          f"again from its state before iteration {state.iteration + 1} "
+                          f"({retries_left[i]} retry(ies) left)", IslandRetryWarning, stacklevel=2)
+            futures[i] = submit(i)
+            pending.add(futures[i])
+        if remote and pending:
+            try:
+                pool.check_workers()
+            except WorkersLostError:
+                for f in pending:
+                    f.cancel()
+                raise
         if pending and (interrupt() or time.monotonic() > deadline + 5 * _POLL_SECONDS):
             for f in pending:
                 f.cancel()

@@ -978,6 +978,8 @@ def _extract(network: EQLNetwork, X: np.ndarray, names: Sequence[str], x_scale: 
 
 
 def _evaluate(expression: sympy.Expr, names: Sequence[str], X: np.ndarray) -> np.ndarray:
+    if expression.has(sympy.zoo, sympy.nan):  # numpy's printer has no zoo: lambdify raises
+        return np.full(X.shape[0], np.nan)
     symbols = [sympy.Symbol(n) for n in names]
     function = sympy.lambdify(symbols, expression, modules="numpy")
     with np.errstate(all="ignore"), warnings.catch_warnings():
