@@ -42,6 +42,9 @@ def test_round_floats_keeps_tiny_constants_that_matter():
     ("2*I*gamma", "I*gamma", ("I", "gamma"), True),            # names sympy would misread
     ("3.0001*sin(1.00002*x) - 0.5*x", "3*sin(x) - 0.5*x", ("x",), True),  # 1.0 inside a function
     ("2.00001*sin(0.49999*x)", "sin(x/2)", ("x",), True),      # rounded to an exact 1/2
+    # A formula that rounding used to turn into log(0), whose ratio simplified to nan:
+    ("-0.107*(2.96*n1**3/n2**3 - 18.7)*log(0.000303*n1)", "log(1/(1/n1**2 - 1/n2**2))",
+     ("n1", "n2"), False),
 ])
 def test_symbolic_match(model, truth, names, expected):
     assert symbolic_match(model, truth, names=names) is expected
@@ -58,6 +61,16 @@ def test_numeric_screen_agrees_with_sympy(model, truth, expected):
     points = {"x": np.linspace(0.5, 3.0, 50)}
     assert symbolic_match(model, truth, names=("x",), positive=("x",), points=points) is expected
     assert symbolic_match(model, truth, names=("x",), positive=("x",)) is expected
+
+
+def test_constant_that_decimals_round_to_zero():
+    # 3.03e-4 is above SRBench's 1e-4 cut, but 3 decimals make it 0: dropped where that is
+    # negligible, kept where it is not (log(0) would be nan, which is no constant).
+    points = {"x": np.linspace(0.5, 3.0, 50), "lambd": np.linspace(1.0, 5.0, 50)}
+    assert symbolic_match("log(0.000303*x)", "log(x)", names=("x",), positive=("x",), points=points)
+    assert not symbolic_match("log(0.000303*x)", "log(x)", names=("x",), positive=("x",))
+    assert symbolic_match("-0.999889*asin(1.5649777*(0.00031407923 - 0.6392305*lambd)/5)",
+                          "asin(lambd/5)", names=("lambd",), points=points)
 
 
 def test_numeric_screen_spares_sympy_a_slow_miss():

@@ -30,9 +30,10 @@ def round_floats(expression: sympy.Expr, zero_below: float = 1e-4, digits: int =
     """SRBench's rounding: tiny floats become 0, the others keep ``digits`` decimals
     (as exact rationals, so that 1.00002 becomes 1 and 0.49999 becomes 1/2).
 
-    With ``points`` (variable name -> sample values), a tiny float becomes 0
-    only where that changes the formula's values by less than 0.1%, and is
-    otherwise kept to ``digits`` significant digits: SRBench's rule reads
+    With ``points`` (variable name -> sample values), a tiny float (or one
+    that the decimals round to 0) becomes 0 only where that changes the
+    formula's values by less than 0.1%, and is otherwise kept to ``digits``
+    significant digits: SRBench's rule reads
     ``log(6.67e-11*m1*m2/r**2)`` as ``log(0)``, while it exists to drop
     negligible terms such as ``1e-6*x**2``.
     """
@@ -40,13 +41,14 @@ def round_floats(expression: sympy.Expr, zero_below: float = 1e-4, digits: int =
     reference = None if points is None else _values(expression, points)
     for number in expression.atoms(sympy.Float):
         value = float(number)
-        if abs(value) >= zero_below:
+        rounded = round(value, digits)
+        if abs(value) >= zero_below and rounded != 0:
             # As an exact decimal: a rounded 1.0 stays a Float otherwise, and sympy
             # does not cancel sin(1.0*x) against sin(x).
-            replacements[number] = sympy.Rational(repr(round(value, digits)))
+            replacements[number] = sympy.Rational(repr(rounded))
         elif reference is None or _negligible(expression.xreplace({number: 0}), reference, points):
             replacements[number] = sympy.Integer(0)
-        else:
+        else:  # a small constant that matters (G in log(G*m1*m2/r**2), 3e-4 in log(3e-4*n))
             replacements[number] = sympy.Float(float(f"{value:.{digits - 1}e}"))
     return expression.xreplace(replacements)
 
@@ -79,6 +81,8 @@ def _negligible(changed: sympy.Expr, reference: np.ndarray, points: dict) -> boo
 
 def _is_constant(expression: sympy.Expr) -> bool:
     expression = sympy.simplify(expression)
+    if expression.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):  # nan.is_finite is None
+        return False
     return not expression.free_symbols and expression.is_finite is not False
 
 
