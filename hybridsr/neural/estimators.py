@@ -23,6 +23,21 @@ from .teacher import Teacher
 __all__ = ["EQLRegressor", "DistilledStudentRegressor"]
 
 
+def validated_fit_data(estimator, X, y, variable_names):
+    """``fit``'s checks for the network estimators: finite float arrays (through
+    scikit-learn, which records the feature names) and the variable names, by
+    default a DataFrame's columns or x0, x1, ...; returns (X, y, names)."""
+    X, y = validate_data(estimator, X, y, dtype=np.float64, ensure_all_finite=True, y_numeric=True)
+    names = variable_names
+    if names is None:
+        names = getattr(estimator, "feature_names_in_", None)
+        names = [f"x{i}" for i in range(X.shape[1])] if names is None else [str(n) for n in names]
+    names = tuple(names)
+    if len(names) != X.shape[1] or not all(n.isidentifier() for n in names):
+        raise ValueError(f"variable_names must be {X.shape[1]} Python identifiers, got {names!r}")
+    return X, y, names
+
+
 class EQLRegressor(RegressorMixin, BaseEstimator):
     """An EQL network (Kim et al. 2020) fitted to the data and read out as a formula.
 
@@ -83,20 +98,9 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
                     learning_rate=self.learning_rate, prune_threshold=self.prune_threshold,
                     random_state=self.random_state)
 
-    def _check_fit_data(self, X, y, variable_names):
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=True, y_numeric=True)
-        names = variable_names
-        if names is None:
-            names = getattr(self, "feature_names_in_", None)
-            names = [f"x{i}" for i in range(X.shape[1])] if names is None else [str(n) for n in names]
-        names = tuple(names)
-        if len(names) != X.shape[1] or not all(n.isidentifier() for n in names):
-            raise ValueError(f"variable_names must be {X.shape[1]} Python identifiers, got {names!r}")
-        return X, y, names
-
     def fit(self, X, y, variable_names=None):
         """Train, prune and read out the network; ``variable_names`` name the columns."""
-        X, y, names = self._check_fit_data(X, y, variable_names)
+        X, y, names = validated_fit_data(self, X, y, variable_names)
         self.result_ = fit_eql(X, y, variable_names=names, time_limit=self.time_limit,
                                **self._network_options())
         return self._finish(names)
@@ -178,7 +182,7 @@ class DistilledStudentRegressor(EQLRegressor):
 
     def fit(self, X, y, variable_names=None):
         """Fit (or wrap) the teacher, then distil the student from it."""
-        X, y, names = self._check_fit_data(X, y, variable_names)
+        X, y, names = validated_fit_data(self, X, y, variable_names)
         if not 0.0 < self.teacher_time_fraction < 1.0:
             raise ValueError(f"teacher_time_fraction must lie in (0, 1), got {self.teacher_time_fraction!r}")
         start = time.monotonic()

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..config import check_choice
+from ..neural.estimators import validated_fit_data
 from ..evaluate.evaluator import Evaluator
 from ..export import MODEL_SELECTIONS, check_index, equations_table, rounding_loss_floor, select_index
 from ..expr.tree import Language
@@ -107,14 +108,7 @@ class TransformerRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X, y, variable_names=None):
         """Decode, refit and rank formulas for ``y``; ``variable_names`` name the columns."""
         self._check_settings()
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=True, y_numeric=True)
-        names = variable_names
-        if names is None:
-            names = getattr(self, "feature_names_in_", None)
-            names = [f"x{i}" for i in range(X.shape[1])] if names is None else [str(n) for n in names]
-        names = tuple(names)
-        if len(names) != X.shape[1] or not all(n.isidentifier() for n in names):
-            raise ValueError(f"variable_names must be {X.shape[1]} Python identifiers, got {names!r}")
+        X, y, names = validated_fit_data(self, X, y, variable_names)
         model, _ = load_model(None if self.weights is None else os.fspath(self.weights))
         language = Language(OperatorSet.from_spec(tuple(self.binary_operators),
                                                   tuple(self.unary_operators)),
