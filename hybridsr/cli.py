@@ -208,7 +208,7 @@ def run_fit(args: argparse.Namespace) -> int:
 
 def run_bench(args: argparse.Namespace) -> int:
     """``hybridsr bench``: run what is left of a benchmark, then print and export its table."""
-    from .bench.report import format_table, write_reports
+    from .bench.report import write_reports
 
     if args.action:
         if args.action[0] != "report" or len(args.action) > 2:
@@ -228,7 +228,8 @@ def run_bench(args: argparse.Namespace) -> int:
                 except ValueError:
                     print(f"suite {suite!r} is not available here; its records keep their outcomes")
             print(f"{rejudge_results(out, problems)} outcome(s) changed on judging again")
-        print(format_table(write_reports(out)))
+        write_reports(out)
+        print((out / "summary.txt").read_text(), end="")
         print(f"wrote {out / 'summary.txt'}, summary.md and summary.csv")
         _write_plots(out)
         return 0
@@ -264,7 +265,8 @@ def run_bench(args: argparse.Namespace) -> int:
                   noise=args.noise, n_samples=args.n_samples, task_index=args.task_index,
                   num_tasks=args.num_tasks, n_jobs=args.n_jobs, parallel=args.parallel,
                   cluster=args.cluster, cluster_options=_cluster_options(args.cluster_option))
-    print(format_table(write_reports(args.out)))
+    write_reports(args.out)
+    print((Path(args.out) / "summary.txt").read_text(), end="")
     _write_plots(args.out)
     return 0
 

@@ -206,6 +206,7 @@ def test_bench_command_end_to_end(tmp_path, capsys):
     records = load_results(out)
     assert len(records) == 1 and records[0]["status"] == "ok", records
     assert records[0]["outcome"] in ("exact", "on_front", "accurate", "failed")
+    assert records[0]["front_form"] >= (records[0]["outcome"] in ("exact", "on_front"))
     front = records[0]["front"]
     assert len(records[0]["front_size"]) == len(records[0]["front_test_nmse"]) == len(front)
     assert records[0]["info"]["method"] == "hybridsr" and "guidance" in records[0]["info"]
@@ -216,7 +217,8 @@ def test_bench_command_end_to_end(tmp_path, capsys):
     assert "0 job(s) to run" in capsys.readouterr().out
     assert main(["bench", "report", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "/1 (" in printed
+    assert "/1 (" in printed and "functional form" in printed  # both tables
+    assert (out / "summary_form.csv").exists()
     if "no plots" not in printed:  # matplotlib is an optional extra
         assert (out / "recovery.png").stat().st_size > 10_000
         assert (out / "time_to_solution.png").exists() and list((out / "fronts").glob("*.png"))

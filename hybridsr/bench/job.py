@@ -126,7 +126,8 @@ def run_job(method: str, problem: Problem, seed: int, time_budget: float, *,
                             names=names, positive=positive, points=points)
             record.update(outcome=verdict.outcome, selected_exact=verdict.selected_exact,
                           front_exact=verdict.front_exact,
-                          front_exact_indices=list(verdict.front_exact_indices))
+                          front_exact_indices=list(verdict.front_exact_indices),
+                          selected_form=verdict.selected_form, front_form=verdict.front_form)
             # Time to solution: from the method's own snapshots, else the end of its fit.
             if output.timeline and verdict.front_exact:
                 record["solved_seconds"] = first_exact_time(output.timeline, record["truth"],
@@ -164,7 +165,8 @@ def rejudge(record: dict, problem: Problem) -> dict:
         solved = record.get("fit_seconds")
     return {**record, "outcome": verdict.outcome, "selected_exact": verdict.selected_exact,
             "front_exact": verdict.front_exact,
-            "front_exact_indices": list(verdict.front_exact_indices), "solved_seconds": solved}
+            "front_exact_indices": list(verdict.front_exact_indices), "solved_seconds": solved,
+            "selected_form": verdict.selected_form, "front_form": verdict.front_form}
 
 
 def _finite(record: dict) -> dict:

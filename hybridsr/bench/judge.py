@@ -17,6 +17,8 @@ from typing import Sequence
 import numpy as np
 import sympy
 
+from .form import has_law_form
+
 __all__ = ["OUTCOMES", "Verdict", "round_floats", "symbolic_match", "r2_score", "judge",
            "first_exact_time"]
 
@@ -183,7 +185,9 @@ class Verdict:
     """How one run did on one problem (one of :data:`OUTCOMES`).
 
     ``front_exact_indices`` are the positions in the front of the formulas
-    that match the truth.
+    that match the truth. ``selected_form`` and ``front_form`` apply the PySR
+    paper's looser criterion (:mod:`hybridsr.bench.form`: the law's form with
+    refitted constants, or an exact match); they need test points.
     """
 
     outcome: str
@@ -191,6 +195,8 @@ class Verdict:
     front_exact: bool
     test_r2: float
     front_exact_indices: tuple[int, ...] = ()
+    selected_form: bool = False
+    front_form: bool = False
 
 
 def judge(selected: str, front: list[str], truth: str, test_r2: float, *,
@@ -198,9 +204,13 @@ def judge(selected: str, front: list[str], truth: str, test_r2: float, *,
           points: dict | None = None, accurate_r2: float = 0.999,
           timeout: float = 10.0) -> Verdict:
     """Classify a run: the selected formula, the other Pareto-front formulas, held-out R^2
-    (``points``: sample values of the variables for :func:`symbolic_match`)."""
+    (``points``: sample values of the variables for :func:`symbolic_match` and the
+    functional-form check)."""
     def matches(formula: str) -> bool:
         return symbolic_match(formula, truth, timeout, names, positive, points)
+
+    def has_form(formula: str) -> bool:
+        return points is not None and has_law_form(formula, truth, points, names)
 
     selected_exact = matches(selected)
     exact_indices = tuple(i for i, f in enumerate(front)
@@ -214,7 +224,10 @@ def judge(selected: str, front: list[str], truth: str, test_r2: float, *,
         outcome = "accurate"
     else:
         outcome = "failed"
-    return Verdict(outcome, selected_exact, front_exact, float(test_r2), exact_indices)
+    selected_form = selected_exact or has_form(selected)
+    front_form = selected_form or front_exact or any(has_form(f) for f in front if f != selected)
+    return Verdict(outcome, selected_exact, front_exact, float(test_r2), exact_indices,
+                   selected_form, front_form)
 
 
 def first_exact_time(timeline: Sequence[tuple[float, Sequence[str]]], truth: str, *,

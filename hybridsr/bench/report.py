@@ -9,7 +9,12 @@ import pandas as pd
 
 from .judge import OUTCOMES
 
-__all__ = ["load_results", "summary_table", "format_table", "write_reports", "rejudge_results"]
+__all__ = ["load_results", "summary_table", "form_table", "format_table", "write_reports",
+           "rejudge_results"]
+
+#: The heading of the second table in ``summary.txt`` and ``summary.md``.
+FORM_HEADING = ("The law's functional form with refitted constants (the PySR paper's criterion, "
+                "hybridsr.bench.form): k/n (selected, on the front only)")
 
 
 def load_results(out_dir) -> list[dict]:
@@ -66,6 +71,25 @@ def summary_table(records: list[dict]) -> pd.DataFrame:
     return table.fillna("-")
 
 
+def form_table(records: list[dict]) -> pd.DataFrame:
+    """Problems as rows, methods as columns, cells ``k/n (selected, front only)``: ``k`` runs
+    whose Pareto front holds the law's form (see :mod:`hybridsr.bench.form`).
+
+    Records judged before the form check existed (no ``front_form``) are left
+    out of the counts; a cell with none of its runs judged so reads ``-``.
+    """
+    judged = [r for r in records if "front_form" in r]
+    if not judged:
+        return pd.DataFrame()
+    frame = pd.DataFrame(judged)
+    table = pd.DataFrame(index=list(dict.fromkeys(frame["title"])),
+                         columns=list(dict.fromkeys(frame["method"])), dtype=object)
+    for (title, method), group in frame.groupby(["title", "method"], sort=False):
+        front, selected = int(group["front_form"].sum()), int(group["selected_form"].sum())
+        table.loc[title, method] = f"{front}/{len(group)} ({selected}, {front - selected})"
+    return table.fillna("-")
+
+
 def format_table(table: pd.DataFrame) -> str:
     """Tab-separated, as in the seed's table."""
     if table.empty:
@@ -83,10 +107,20 @@ def _markdown(table: pd.DataFrame) -> str:
 
 
 def write_reports(out_dir) -> pd.DataFrame:
-    """Rebuild ``summary.txt``, ``summary.md`` and ``summary.csv`` from the saved results."""
+    """Rebuild ``summary.txt``, ``summary.md`` and ``summary.csv`` (SRBench's rule) and
+    ``summary_form.csv`` (the functional form) from the saved results; return the first table.
+
+    The text and markdown files hold both tables, the form table second.
+    """
     out_dir = Path(out_dir)
-    table = summary_table(load_results(out_dir))
-    (out_dir / "summary.txt").write_text(format_table(table) + "\n")
-    (out_dir / "summary.md").write_text(_markdown(table) if not table.empty else "(no results)\n")
+    records = load_results(out_dir)
+    table, forms = summary_table(records), form_table(records)
+    text, markdown = format_table(table) + "\n", _markdown(table) if not table.empty else "(no results)\n"
+    if not forms.empty:
+        text += f"\n{FORM_HEADING}\n{format_table(forms)}\n"
+        markdown += f"\n{FORM_HEADING}\n\n{_markdown(forms)}"
+        forms.to_csv(out_dir / "summary_form.csv", index_label="problem")
+    (out_dir / "summary.txt").write_text(text)
+    (out_dir / "summary.md").write_text(markdown)
     table.to_csv(out_dir / "summary.csv", index_label="problem")
     return table
