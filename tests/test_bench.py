@@ -97,6 +97,9 @@ def test_variables_from_positive_ranges_are_positive_to_the_judge():
     kepler = get_problem("kepler", "empirical")
     assert positive_variables(kepler) == ("a",)
     assert positive_variables(get_problem("bode", "empirical")) == ()
+    # Uniform on [0, 1]: positive but for a draw of probability 2**-53, so x1**x2 == exp(x2*log(x1)).
+    assert positive_variables(get_problem("nguyen_11", "nguyen")) == ("x1", "x2")
+    assert symbolic_match("exp(x2*log(x1))", "x1**x2", names=("x1", "x2"), positive=("x1", "x2"))
     assert symbolic_match("365.16*a**1.5", "365.25*sqrt(a**3)", names=("a",), positive=("a",))
     assert not symbolic_match("365.16*a**1.5", "365.25*sqrt(a**3)", names=("a",))
 

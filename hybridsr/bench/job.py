@@ -63,8 +63,14 @@ def _judge_points(problem: Problem, X_test) -> dict:
 
 
 def positive_variables(problem: Problem) -> tuple[str, ...]:
-    """The variables the problem only samples above zero (declared positive to the judge)."""
-    return tuple(v.name for v in problem.variables if v.low > 0)
+    """The variables the problem only samples above zero (declared positive to the judge).
+
+    A uniform range from 0 counts: a draw of exactly 0 has probability 2**-53,
+    and without it ``exp(x2*log(x1))`` would not equal Nguyen-11's ``x1**x2``.
+    """
+    def positive(v) -> bool:
+        return v.low > 0 or (v.low == 0 and v.distribution == "uniform")
+    return tuple(v.name for v in problem.variables if positive(v))
 
 
 def front_metrics(front: list[str], names: tuple[str, ...], X_test, y_test) -> tuple[list, list]:
