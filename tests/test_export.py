@@ -184,7 +184,7 @@ def test_json_records(tmp_path, language, trees):
     assert records[1]["selected"] and not records[0]["selected"]
     assert records[0]["validation_loss"] is None  # not computed
     assert records[4]["score"] is None  # inf is not JSON
-    assert records[3]["latex"] == r"2.0 a b + \sin{\left(a \right)}"
+    assert records[3]["latex"] == r"2 a b + \sin{\left(a \right)}"
     path = tmp_path / "front.json"
     write_json({"equations": records}, path)
     assert json.loads(path.read_text())["equations"][1]["equation"] == "(a * b)"

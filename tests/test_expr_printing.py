@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import sympy
 from hypothesis import HealthCheck, given, settings
 from strategies import sample_points, stable_points, sympy_values, trees
 
@@ -53,6 +54,15 @@ def test_latex_uses_sympy_with_rounded_constants():
     assert to_latex(tree, NAMED) == r"1.235 \sin{\left(\alpha \right)}"
 
 
+@pytest.mark.parametrize("value, text", [
+    (365.19, "365"), (2.0, "2"), (73.33, "73.3"), (-0.5015, "-0.501"),
+    (1234567.0, r"1.23 \cdot 10^{6}"), (1.23456e-10, r"1.23 \cdot 10^{-10}")])
+def test_latex_constants_show_only_their_significant_digits(value, text):
+    from hybridsr.expr.printing import rounded_number
+
+    assert sympy.latex(rounded_number(value, 3)) == text
+
+
 def test_raw_latex_shows_the_tree_structure():
     left = Individual([P("+"), P("+"), x(0), x(1), x(2)])
     right = Individual([P("+"), x(0), P("+"), x(1), x(2)])
@@ -63,7 +73,7 @@ def test_raw_latex_shows_the_tree_structure():
 
 
 @pytest.mark.parametrize("nodes, latex", [
-    (lambda: [P("-"), x(0), Constant(-2.0)], r"x_{0} - \left(-2.0\right)"),
+    (lambda: [P("-"), x(0), Constant(-2.0)], r"x_{0} - \left(-2\right)"),
     (lambda: [P("*"), Constant(-0.5), x(0)], r"-0.5 x_{0}"),
     (lambda: [P("*"), x(0), P("+"), x(1), x(2)], r"x_{0} \left(x_{1} + x_{2}\right)"),
     (lambda: [P("/"), P("+"), x(0), x(1), x(2)], r"\frac{x_{0} + x_{1}}{x_{2}}"),

@@ -87,8 +87,17 @@ def to_latex(tree: Sequence, language: Language, *, precision: int | None = 4) -
     expression = tree_to_sympy(tree, language)
     if precision is not None:
         expression = expression.xreplace(
-            {f: sympy.Float(f, precision) for f in expression.atoms(sympy.Float)})
+            {f: rounded_number(float(f), precision) for f in expression.atoms(sympy.Float)})
     return sympy.latex(expression)
+
+
+def rounded_number(value: float, precision: int) -> sympy.Number:
+    """``value`` to ``precision`` significant digits, an integer when it rounds to one
+    below ``10**precision`` (``365.19`` at 3 digits is ``365``, not ``365.0``)."""
+    rounded = float(f"{value:.{precision}g}")
+    if rounded.is_integer() and abs(rounded) < 10 ** precision:
+        return sympy.Integer(int(rounded))
+    return sympy.Float(f"{value:.{precision}g}", precision)
 
 
 def to_latex_raw(tree: Sequence, language: Language, *, precision: int | None = 4) -> str:
@@ -110,7 +119,7 @@ def to_latex_raw(tree: Sequence, language: Language, *, precision: int | None = 
         if not is_constant(node):
             return symbols[language.variable_index(node)], _ATOM
         value = node.value
-        text = sympy.latex(sympy.Float(value, precision) if precision else sympy.Float(value))
+        text = sympy.latex(rounded_number(value, precision) if precision else sympy.Float(value))
         if value < 0:
             return text, _NEGATION
         return text, _PRODUCT if r"\cdot" in text else _ATOM
