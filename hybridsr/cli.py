@@ -147,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, TypeError, OSError) as error:
+    except (ValueError, TypeError, OSError, ImportError) as error:
+        # ImportError: an optional extra that is not installed (its message says which).
         print(f"hybridsr {args.command}: error: {error}", file=sys.stderr)
         return 2
 

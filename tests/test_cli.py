@@ -98,3 +98,16 @@ def test_fit_default_paths_and_json_option(csv, tmp_path):
                  str(json_path), *TINY]) == 0
     assert (tmp_path / "data.front.csv").exists()
     assert json.loads(json_path.read_text())["features"] == ["a", "b"]
+
+
+def test_missing_optional_extra_is_a_message_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from hybridsr.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
+    argv = ["bench", "--suite", "seed", "--seeds", "1", "--time", "1", "--methods", "hybridsr-gp",
+            "--cluster", "local", "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "error:" in error and "Dask" in error and "Traceback" not in error
