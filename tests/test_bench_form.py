@@ -39,6 +39,7 @@ def test_law_parameters_free_the_constants_and_keep_the_structure():
     ("73.4*D + 0.5", "73.3*D", {"D": np.linspace(0.1, 2.0, 30)}, False),  # no offset in the law
     ("365.2*a**1.5", "365.25*sqrt(a**3)", {"a": np.geomspace(0.3, 40, 30)}, True),
     ("365.2*a**1.6", "365.25*sqrt(a**3)", {"a": np.geomspace(0.3, 40, 30)}, False),  # exponents fixed
+    ("3.1*a**2", "3*a**1.5", {"a": np.geomspace(0.3, 40, 30)}, False),  # a float exponent too
     ("not a formula (", "73.3*D", {"D": np.linspace(0.1, 2.0, 30)}, False),
 ])
 def test_has_law_form(model, truth, points, expected):

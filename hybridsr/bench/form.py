@@ -10,11 +10,12 @@ instead: a Pareto front counts when it holds the true expression, small
 errors in the constants ignored "so long as the overall functional form is
 correct". This module makes that check mechanical:
 
-* every non-integer number of the law (its constants: 73.3 in ``73.3*D``,
-  -2.084 and 15.65 in Leavitt's law) becomes a free parameter, and so does
-  the rate of an exponential written with a numeric base (``2**n`` is
-  ``exp(0.693*n)``); integers and simple fractions (the exponents of
-  ``m1*m2/r**2``, ``a**(3/2)``) stay fixed, as they are the structure;
+* every number of the law other than integers and multiples of 1/4 up to 4 (its
+  constants: 73.3 in ``73.3*D``, -2.084 and 15.65 in Leavitt's law) becomes
+  a free parameter, and so does the rate of an exponential written with a
+  numeric base (``2**n`` is ``exp(0.693*n)``); integers and simple fractions
+  (the exponents of ``m1*m2/r**2``, ``a**(3/2)`` or ``a**1.5``) stay fixed,
+  as they are the structure;
 * the formula has the law's form when some parameter values, each of the
   law's sign and within a factor of :data:`FACTOR` of its value, make the
   law equal the formula on the test points (relative error below
@@ -62,12 +63,13 @@ def law_parameters(truth: sympy.Expr) -> tuple[sympy.Expr, tuple[sympy.Symbol, .
 
 
 def _is_constant(number: sympy.Number) -> bool:
-    """Fitted constants: floats and fractions that are not simple (1/2, 3/2, -2 are structure)."""
+    """Fitted constants: numbers other than integers and small quarters (1/2, 3/2, -2 and a
+    float exponent written 1.5 are structure, which a looser fit must not change)."""
     if number.is_Integer:
         return False
     if number.is_Rational:
         return number.q > 4
-    return float(number) != 0.0
+    return not (float(4 * number).is_integer() and abs(float(number)) <= 4)
 
 
 def has_law_form(model: str | sympy.Expr, truth: str | sympy.Expr, points: dict,
