@@ -20,7 +20,6 @@ from scipy.optimize import minimize
 
 from .evaluate.evaluator import Dataset, Evaluator
 from .expr.tree import Program
-from .levenberg_marquardt import levenberg_marquardt
 
 __all__ = ["OPTIMIZER_ALGORITHMS", "ConstantFit", "fit_constants"]
 
@@ -30,6 +29,8 @@ OPTIMIZER_ALGORITHMS = frozenset({"lm", "bfgs"})
 # Residuals of an invalid trial point: large enough that every optimiser
 # steps back, finite so that scipy does not abort the whole fit.
 _PENALTY_RESIDUAL = 1e100
+# Levenberg-Marquardt stops when a step lowers the cost by less than this fraction.
+_LM_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -66,20 +67,6 @@ class _Objective:
             self.sqrt_weights = np.sqrt(data.weights / data.weights.sum())
         else:
             self.sqrt_weights = np.full(data.n_rows, 1.0 / np.sqrt(data.n_rows))
-
-    def residuals(self, constants: np.ndarray) -> np.ndarray:
-        self.n_evals += 1
-        pred = self.evaluator.predict(self.program, self.data, constants)
-        r = (pred - self.data.y) * self.sqrt_weights
-        r[~np.isfinite(r)] = _PENALTY_RESIDUAL
-        return r
-
-    def residual_jacobian(self, constants: np.ndarray) -> np.ndarray:
-        self.n_evals += 1
-        _, jac, _ = self.evaluator.jacobian(self.program, self.data, constants)
-        jac = jac * self.sqrt_weights[:, None]
-        jac[~np.isfinite(jac)] = 0.0
-        return jac
 
     def loss(self, constants: np.ndarray) -> float:
         self.n_evals += 1
@@ -168,7 +155,10 @@ def fit_constants(
 
 
 def _least_squares(objective: _Objective, x0, data: Dataset, max_iterations: int):
-    x, _, _ = levenberg_marquardt(objective.residuals, objective.residual_jacobian, x0, max_iterations)
+    x, _, n_evals = objective.evaluator.least_squares(
+        objective.program, data, x0, objective.sqrt_weights, max_iterations,
+        _LM_TOLERANCE, _PENALTY_RESIDUAL)
+    objective.n_evals += n_evals
     return x if np.all(np.isfinite(x)) else None
 
 

@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
+from ..levenberg_marquardt import SOLVER_SOURCE
 from ..operators import OperatorSet
 from . import vecmath
 
@@ -408,7 +409,7 @@ def kernel_source(operator_set: OperatorSet) -> str:
         lambda op: _loop(op, {"a": "A", "b": "B"},
                          [("da[i]", op.derivatives[0]), ("db[i]", op.derivatives[1])], [], check=False),
         "return"))
-    return "\n\n\n".join(parts) + _INTERPRETER
+    return "\n\n\n".join(parts) + _INTERPRETER + SOLVER_SOURCE
 
 
 def kernel_cache_dir() -> Path:

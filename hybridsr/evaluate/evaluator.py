@@ -215,3 +215,13 @@ class Evaluator:
             out[:] = np.nan
             jac[:] = np.nan
         return out, jac.T, bool(ok)
+
+    # -- constant fitting ----------------------------------------------------------
+    def least_squares(self, program: Program, data: Dataset, x0: np.ndarray, sqrt_weights: np.ndarray,
+                      max_iterations: int, tolerance: float, penalty: float):
+        """Levenberg-Marquardt on the program's constants from ``x0``, compiled whole
+        (:mod:`hybridsr.levenberg_marquardt`): returns ``(x, cost, n_evals)``, where
+        ``cost`` is the sum of squared weighted residuals."""
+        return self._kernels.least_squares(
+            program.code, program.arg, np.ascontiguousarray(x0, dtype=np.float64), program.depth,
+            data.Xt, data.y, sqrt_weights, int(max_iterations), float(tolerance), float(penalty))
