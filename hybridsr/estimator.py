@@ -29,11 +29,11 @@ from .engine.checkpoint import (FitCheckpoints, data_digest, parse_checkpoint_ev
                                 read_checkpoint)
 from .engine.cluster import open_cluster, resolve_cluster
 from .engine.executors import WorkersLostError, resolve_n_jobs
-from .engine.search import resolve_seed, run_search
+from .engine.search import Injection, resolve_seed, run_search
 from .evaluate import Dataset, Evaluator
 from .expr import Language, compile_tree, evaluate_tree, to_latex
-from .guidance import (BUILTIN_GENERATORS, GuidanceTask, candidate_trees, resolve_generators,
-                       run_guidance)
+from .guidance import (BUILTIN_GENERATORS, GUIDANCE_STARTS, GuidanceTask, StallRule, StallTrigger,
+                       candidate_trees, resolve_generators, run_guidance)
 from .export import (MODEL_SELECTIONS, check_index, equations_table, format_front, front_frame,
                      rounding_loss_floor, select_index, write_front_csv)
 from .operators import OperatorSet
@@ -46,7 +46,8 @@ __all__ = ["HybridSRRegressor", "ESTIMATOR_PARAMETERS", "GUIDANCE_CHOICES"]
 ESTIMATOR_PARAMETERS = ("binary_operators", "unary_operators", "complexity_of_operators",
                         "complexity_of_constants", "complexity_of_variables", "model_selection",
                         "validation_folds", "n_jobs", "random_state", "verbosity", "output_file", "warm_start",
-                        "guidance", "guidance_fraction", "guidance_time_fraction", "teacher",
+                        "guidance", "guidance_start", "guidance_fraction", "guidance_time_fraction",
+                        "teacher",
                         "cluster", "cluster_options", "checkpoint_file", "checkpoint_every")
 #: Names ``guidance`` accepts (besides None and generator objects).
 GUIDANCE_CHOICES = (None, *BUILTIN_GENERATORS)
@@ -194,17 +195,30 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         Candidate generators that seed the search: ``"student"`` trains a
         teacher network on the data, distils an EQL student of interpretable
         units from it and hands the student's formula and its subexpressions
-        to the search (in the initial populations and as donors of the
+        to the search (as members of the populations and as donors of the
         ``graft`` mutation). An object with a ``propose(task)`` method (see
         :mod:`hybridsr.guidance`) can stand in the list too. None: plain GP.
         A generator that fails gives a ``GuidanceWarning`` and the search
         runs without it.
+    guidance_start : {"stall", "start"}, default "stall"
+        When the generators run. "stall": the search runs as plain GP and
+        the generators run only once its Pareto front stops improving (the
+        front's geometric-mean loss over complexities falls by less than 1%
+        in 3 iterations), at the latest after half the iterations or half of
+        ``timeout_in_seconds``, and never when the front already holds an
+        exact formula or the search ends first; their candidates then
+        replace the worst members of the islands. Guidance runs at most once
+        per search (a warm start or resume of a search that ran it does not
+        run it again). Without a timeout the rule reads no clock, so the
+        result depends on ``random_state`` only. "start": before the search,
+        into the initial populations.
     guidance_fraction : float, default 0.1
-        Share of the initial populations seeded with candidates and their
-        subexpressions (the rest is random).
+        Share of the populations seeded with candidates and their
+        subexpressions (the rest is random, or stays as it was).
     guidance_time_fraction : float, default 0.2
         Share of ``timeout_in_seconds`` the generators may take (20 seconds
-        in all when there is no timeout). The search gets what is left.
+        in all when there is no timeout); with ``guidance_start="stall"`` at
+        most half the time left when they start. The search gets the rest.
     teacher : torch.nn.Module, optional
         A network you trained on this problem (maps a float tensor of shape
         (n, n_features) to the targets) for the student to distil, instead
@@ -261,8 +275,12 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
     guidance_ : list of dict
         One per guided target: the candidates proposed, how many trees
         seeded the populations (``n_initial``) and the graft mutation
-        (``n_donors``), seconds spent, and any generator's failure. Empty
-        without guidance.
+        (``n_donors``), seconds spent, any generator's failure, and when
+        guidance started: ``started_at_iteration`` (0: before the search;
+        None: it never ran, because the search ended before stalling),
+        ``started_at_seconds`` and ``reason`` ("start", "stall", "latest
+        start", or "earlier fit" for a continued search that ran it before).
+        Empty without guidance.
 
     Examples
     --------
@@ -330,6 +348,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         output_file=None,
         warm_start=False,
         guidance=None,
+        guidance_start="stall",
         guidance_fraction=0.1,
         guidance_time_fraction=0.2,
         teacher=None,
@@ -391,6 +410,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         self.output_file = output_file
         self.warm_start = warm_start
         self.guidance = guidance
+        self.guidance_start = guidance_start
         self.guidance_fraction = guidance_fraction
         self.guidance_time_fraction = guidance_time_fraction
         self.teacher = teacher
@@ -472,16 +492,26 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
             label = f"y{k}" if Y.shape[1] > 1 else None
             callback = _IterationCallback(language, output, floor,
                                           ProgressDisplay(self.verbosity, label=label))
-            config, initial, donors = settings.config, None, None
-            if settings.generators and states[k] is None:  # a warm start keeps its populations
+            config, initial, donors, intervene = settings.config, None, None, None
+            guide = settings.generators and settings.guidance_start
+            if guide == "start" and states[k] is None:  # a warm start keeps its populations
                 config, initial, donors, report = self._guide(settings, language, X, Y[:, k], seeds[k])
                 guidance_reports.append(report)
             donors, budget = checkpoints.donors(k, donors), checkpoints.budget(k, config)
+            if guide == "stall":
+                report = _stall_report(states[k])
+                guidance_reports.append(report)
+                if report["reason"] is None and budget is not None:
+                    intervene = self._stall_trigger(settings, language, X, Y[:, k], seeds[k],
+                                                    budget, floor, report)
+            # Only a stall-guided search gets the hook; other searches are called as before.
+            hook = {} if intervene is None else {"intervene": intervene}
             try:
                 result = checkpoints.saved_result(k) if budget is None else run_search(
                     data, language, budget, random_state=seeds[k], n_jobs=settings.n_jobs,
                     executor=executor, state=states[k], callback=callback, initial_trees=initial,
-                    donor_trees=donors, checkpoint=checkpoints.checkpointer(k, states[k], donors))
+                    donor_trees=donors, checkpoint=checkpoints.checkpointer(k, states[k], donors),
+                    **hook)
             finally:
                 callback.display.close()
             checkpoints.finish(k, result.stop_reason)
@@ -524,26 +554,58 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         """Run the candidate generators on their share of the time; return the search's
         config (its timeout shortened by the time spent), initial trees, donors and a report."""
         config = settings.config
-        start = time.monotonic()
         timeout = config.timeout_in_seconds
         budget = GUIDANCE_SECONDS_WITHOUT_TIMEOUT if timeout is None else self.guidance_time_fraction * timeout
+        initial, donors, report = self._run_generators(settings, language, X, y, seed, budget)
+        if timeout is not None:
+            config = dataclasses.replace(
+                config, timeout_in_seconds=max(timeout - report["seconds"], 0.1 * timeout))
+        report.update(started_at_iteration=0, started_at_seconds=0.0, reason="start")
+        return config, initial, donors, report
+
+    def _run_generators(self, settings: "_Settings", language: Language, X: np.ndarray,
+                        y: np.ndarray, seed: np.random.SeedSequence, seconds: float):
+        """The generators' candidates as (initial trees, donors) and a report of the run."""
+        config = settings.config
+        start = time.monotonic()
         operators = language.operator_set.operators
         # Drawn without consuming the search's seed, so the GP's random streams do not move.
         guidance_seed = int(np.random.Generator(np.random.PCG64(seed)).integers(2**31))
         task = GuidanceTask(X, y, tuple(language.variable_names),
                             tuple(op.name for op in operators if op.arity == 1),
                             tuple(op.name for op in operators if op.arity == 2),
-                            budget, guidance_seed, self.teacher)
+                            seconds, guidance_seed, self.teacher)
         outcome = run_guidance(settings.generators, task)
         n_initial = round(self.guidance_fraction * config.population_size * config.populations)
         initial, donors = candidate_trees(outcome.candidates, language, int(config.maxsize), n_initial)
-        spent = time.monotonic() - start
-        if timeout is not None:
-            config = dataclasses.replace(config, timeout_in_seconds=max(timeout - spent, 0.1 * timeout))
         report = {"candidates": [str(c) for c in outcome.candidates], "n_initial": len(initial),
-                  "n_donors": len(donors), "seconds": spent, "generator_seconds": outcome.seconds,
-                  "failures": outcome.failures}
-        return config, initial, donors, report
+                  "n_donors": len(donors), "seconds": time.monotonic() - start,
+                  "generator_seconds": outcome.seconds, "failures": outcome.failures}
+        return initial, donors, report
+
+    def _stall_trigger(self, settings: "_Settings", language: Language, X: np.ndarray,
+                       y: np.ndarray, seed: np.random.SeedSequence, budget: SearchConfig,
+                       loss_floor: float, report: dict) -> StallTrigger:
+        """The search's ``intervene`` hook: the generators' candidates once it stalls.
+
+        ``budget`` is the config this search call runs under (what a resume
+        has left); ``report`` is filled in (in place) when guidance runs.
+        """
+        timeout = settings.config.timeout_in_seconds
+        share = GUIDANCE_SECONDS_WITHOUT_TIMEOUT if timeout is None else self.guidance_time_fraction * timeout
+
+        def start(progress, reason: str) -> Injection:
+            seconds = share
+            if budget.timeout_in_seconds is not None:
+                # The candidates are worth nothing without search time to use them.
+                seconds = min(share, 0.5 * max(budget.timeout_in_seconds - progress.elapsed, 0.0))
+            initial, donors, outcome = self._run_generators(settings, language, X, y, seed, seconds)
+            report.update(outcome, started_at_iteration=progress.iteration,
+                          started_at_seconds=progress.elapsed, reason=reason)
+            return Injection(tuple(initial), tuple(donors))
+
+        return StallTrigger(StallRule(), int(budget.maxsize), loss_floor, budget.niterations,
+                            budget.timeout_in_seconds, start)
 
     def _resolve_settings(self) -> "_Settings":
         """Check the parameters and build the frozen objects of a fit (no data needed)."""
@@ -566,6 +628,10 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be True or False, got {self.warm_start!r}")
         generators = resolve_generators(self.guidance)
+        if not isinstance(self.guidance_start, str):
+            raise ValueError(f"guidance_start must be one of {sorted(GUIDANCE_STARTS)}, "
+                             f"got {self.guidance_start!r}")
+        check_choice("guidance_start", self.guidance_start, GUIDANCE_STARTS)
         for name in ("guidance_fraction", "guidance_time_fraction"):
             value = getattr(self, name)
             if not (_is_number(value) and 0.0 <= value <= 1.0):
@@ -587,7 +653,8 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         checkpoint_every = parse_checkpoint_every(self.checkpoint_every)
         cluster = resolve_cluster(self.cluster, self.cluster_options)
         seed = resolve_seed(self.random_state)
-        return _Settings(operator_set, config, n_jobs, seed, generators, cluster, checkpoint_every)
+        return _Settings(operator_set, config, n_jobs, seed, generators, self.guidance_start, cluster,
+                         checkpoint_every)
 
     def _check_training_data(self, X, y, weights):
         """Checked float arrays X (n, p), Y (n, targets), W (n, targets) or None, and y.ndim == 2."""
@@ -760,8 +827,20 @@ class _Settings:
     n_jobs: int
     seed: np.random.SeedSequence  # spawned once per target
     generators: list  # candidate generators of neural guidance (empty: plain GP)
+    guidance_start: str = "stall"  # when they run: one of GUIDANCE_STARTS
     cluster: object = None  # a checked ClusterSpec, or None: no cluster
     checkpoint_every: tuple = (10, None)  # (iterations, seconds) between checkpoints
+
+
+def _stall_report(state) -> dict:
+    """The ``guidance_`` entry of a stall-started search before guidance runs (if it ever
+    does); a continued search that ran guidance before says so and runs it no more."""
+    report = {"candidates": [], "n_initial": 0, "n_donors": 0, "seconds": 0.0,
+              "generator_seconds": {}, "failures": {}, "started_at_iteration": None,
+              "started_at_seconds": None, "reason": None}
+    if state is not None and state.injected_at:
+        report.update(started_at_iteration=state.injected_at[0], reason="earlier fit")
+    return report
 
 
 class _IterationCallback:

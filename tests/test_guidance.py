@@ -98,23 +98,26 @@ def _data(n=60, seed=0):
 def test_seeded_search_starts_from_the_candidate():
     X, y = _data()
     generator = FixedGenerator(("2.7*sin(x0) - 0.4*x0",))  # right form, wrong constants
-    model = HybridSRRegressor(unary_operators=["sin"], guidance=[generator], niterations=1,
-                              populations=2, population_size=20, ncycles_per_iteration=1,
-                              random_state=0, verbosity=0)
+    model = HybridSRRegressor(unary_operators=["sin"], guidance=[generator], guidance_start="start",
+                              niterations=1, populations=2, population_size=20,
+                              ncycles_per_iteration=1, random_state=0, verbosity=0)
     model.fit(X, y)
     assert generator.calls == 1
     report = model.guidance_[0]
     assert report["n_initial"] > 0 and report["n_donors"] > 0 and not report["failures"]
+    assert report["started_at_iteration"] == 0 and report["reason"] == "start"
     # One iteration of one cycle cannot find this by chance; the refitted seed is it.
     assert model.equations_["loss"].min() < 1e-20
 
 
-def test_guidance_failure_falls_back_to_plain_gp():
+@pytest.mark.parametrize("start", ["start", "stall"])
+def test_guidance_failure_falls_back_to_plain_gp(start):
     X, y = _data()
-    options = dict(unary_operators=["sin"], niterations=2, populations=2, population_size=20,
+    options = dict(unary_operators=["sin"], niterations=4, populations=2, population_size=20,
                    ncycles_per_iteration=20, random_state=1, verbosity=0)
     with pytest.warns(GuidanceWarning, match="goes on without it"):
-        guided = HybridSRRegressor(guidance=[BrokenGenerator()], **options).fit(X, y)
+        guided = HybridSRRegressor(guidance=[BrokenGenerator()], guidance_start=start,
+                                   **options).fit(X, y)
     plain = HybridSRRegressor(**options).fit(X, y)
     # Nothing proposed: the same search as without guidance.
     assert list(guided.equations_["equation"]) == list(plain.equations_["equation"])
@@ -124,18 +127,156 @@ def test_guidance_failure_falls_back_to_plain_gp():
 def test_guidance_options_are_checked():
     X, y = _data(20)
     for bad in (dict(guidance_fraction=1.5), dict(guidance_time_fraction=-0.1),
-                dict(guidance="eqll"), dict(teacher="net.pt")):
+                dict(guidance="eqll"), dict(teacher="net.pt"), dict(guidance_start=["stall"])):
         with pytest.raises(ValueError):
             HybridSRRegressor(verbosity=0, **bad).fit(X, y)
+    with pytest.raises(ValueError, match=r"guidance_start='stal'.*'stall', 'start'.*Did you mean 'stall'"):
+        HybridSRRegressor(verbosity=0, guidance_start="stal").fit(X, y)
 
 
-def test_guided_search_is_reproducible():
+@pytest.mark.parametrize("start", ["start", "stall"])
+def test_guided_search_is_reproducible(start):
     X, y = _data()
     options = dict(unary_operators=["sin"], guidance=[FixedGenerator(("sin(x0)", "x0*x0"))],
-                   niterations=2, populations=2, population_size=20, ncycles_per_iteration=30,
-                   random_state=3, verbosity=0)
+                   guidance_start=start, niterations=4, populations=2, population_size=20,
+                   ncycles_per_iteration=30, random_state=3, verbosity=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         first = HybridSRRegressor(**options).fit(X, y)
         second = HybridSRRegressor(**options).fit(X, y)
+    assert first.guidance_[0]["started_at_iteration"] is not None
+    clock = ("seconds", "generator_seconds", "started_at_seconds")
+    assert [{k: v for k, v in r.items() if k not in clock} for r in first.guidance_] == \
+        [{k: v for k, v in r.items() if k not in clock} for r in second.guidance_]
     assert list(first.equations_["equation"]) == list(second.equations_["equation"])
+
+
+# -- guidance_start="stall" ------------------------------------------------------------------
+# ncycles_per_iteration=1 without constant fitting: a search that cannot improve, so it stalls.
+STUCK = dict(unary_operators=["sin"], niterations=12, populations=2, population_size=20,
+             ncycles_per_iteration=1, should_optimize_constants=False, random_state=0, verbosity=0)
+
+
+def test_stalled_search_takes_the_candidates_in():
+    X, y = _data()
+    generator = FixedGenerator(("2.7*sin(x0) - 0.4*x0",))
+    model = HybridSRRegressor(guidance=[generator], **{**STUCK, "should_optimize_constants": True})
+    model.fit(X, y)
+    assert generator.calls == 1
+    report = model.guidance_[0]
+    assert report["reason"] == "stall" and report["started_at_iteration"] == 4, report
+    assert report["n_initial"] > 0 and report["n_donors"] > 0
+    state = model.search_results_[0].state
+    assert state.injected_at == (4,) and state.donors
+    # The refitted candidate is in an island and on the front.
+    formulas = {str(m.tree) for island in state.islands for m in island.population.members}
+    assert any("sin" in f for f in formulas)
+    assert model.equations_["loss"].min() < 1e-20
+
+
+def test_latest_start_when_the_search_keeps_improving():
+    from hybridsr.guidance import StallRule, StallTrigger
+
+    started = []
+    trigger = StallTrigger(StallRule(patience=3, latest_fraction=0.5), 20, 1e-30, niterations=10,
+                           timeout=None, start=lambda progress, reason: started.append(reason))
+
+    class Front:  # a front whose loss halves every iteration
+        def __init__(self, loss):
+            self.hall_of_fame = [type("M", (), {"loss": loss, "complexity": 1})()]
+            self.best_loss, self.elapsed = loss, 1e9
+
+    for k in range(10):
+        trigger(Front(2.0 ** -k))
+    assert started == ["latest start"] and len(trigger.levels) == 10
+
+
+def test_no_guidance_when_the_gp_solves_the_problem():
+    X = np.random.default_rng(0).uniform(-3, 3, (60, 2))
+    y = X[:, 0] * X[:, 1]
+    generator = FixedGenerator(("x0 + x1",))
+    model = HybridSRRegressor(guidance=[generator], niterations=12, populations=2,
+                              population_size=20, ncycles_per_iteration=100, random_state=0,
+                              verbosity=0).fit(X, y)
+    assert model.equations_["loss"].min() < 1e-20
+    assert generator.calls == 0
+    report = model.guidance_[0]
+    assert report["started_at_iteration"] is None and report["reason"] is None
+    assert model.search_results_[0].state.injected_at == ()
+
+
+@pytest.mark.parametrize("ending", [dict(niterations=1), dict(max_evals=41)])
+def test_search_ending_before_it_stalls_runs_no_guidance(ending):
+    X, y = _data()
+    generator = FixedGenerator(("sin(x0)",))
+    model = HybridSRRegressor(guidance=[generator], **{**STUCK, **ending}).fit(X, y)
+    assert generator.calls == 0 and model.guidance_[0]["started_at_iteration"] is None
+    assert model.search_results_[0].n_iterations == 1
+
+
+def test_stall_guidance_is_the_same_with_processes():
+    X, y = _data()
+    options = dict(STUCK, niterations=7, ncycles_per_iteration=2)
+    serial = HybridSRRegressor(guidance=[FixedGenerator(("sin(x0) - x0",))], **options).fit(X, y)
+    parallel = HybridSRRegressor(guidance=[FixedGenerator(("sin(x0) - x0",))], n_jobs=2,
+                                 **options).fit(X, y)
+    assert serial.guidance_[0]["started_at_iteration"] == 4
+    assert list(serial.equations_["equation"]) == list(parallel.equations_["equation"])
+    assert serial.search_results_[0].n_evals == parallel.search_results_[0].n_evals
+
+
+def test_warm_start_does_not_guide_twice():
+    X, y = _data()
+    generator = FixedGenerator(("sin(x0) - x0",))
+    model = HybridSRRegressor(guidance=[generator], warm_start=True, **STUCK).fit(X, y)
+    assert generator.calls == 1
+    first = model.guidance_[0]["started_at_iteration"]
+    donors = model.search_results_[0].state.donors
+    model.fit(X, y)
+    assert generator.calls == 1
+    assert model.guidance_[0]["reason"] == "earlier fit"
+    assert model.guidance_[0]["started_at_iteration"] == first
+    assert model.search_results_[0].state.donors == donors  # the graft mutation keeps them
+
+
+def test_resumed_search_keeps_its_guidance(tmp_path, monkeypatch):
+    from hybridsr.engine import checkpoint as ckpt
+
+    X, y = _data()
+    path = tmp_path / "search.ckpt"
+    generator = FixedGenerator(("sin(x0) - x0",))
+    options = dict(STUCK, niterations=8)
+    whole = HybridSRRegressor(guidance=[generator], **options).fit(X, y)
+    started = whole.guidance_[0]["started_at_iteration"]
+    assert generator.calls == 1 and started < 6
+
+    real_write, writes = ckpt.write_checkpoint, []
+
+    def crash_after_sixth_save(target, progress):
+        if len(writes) == 6:
+            raise KeyboardInterrupt("the job was killed")
+        writes.append(progress.targets[0].state.iteration)
+        real_write(target, progress)
+
+    monkeypatch.setattr(ckpt, "write_checkpoint", crash_after_sixth_save)
+    with pytest.raises(KeyboardInterrupt):
+        HybridSRRegressor(guidance=[generator], checkpoint_file=path, checkpoint_every=1,
+                          **options).fit(X, y)
+    monkeypatch.undo()
+    assert generator.calls == 2 and writes[-1] == 6
+    resumed = HybridSRRegressor(guidance=[generator], **options).fit(X, y, resume_from=path)
+    assert generator.calls == 2  # guidance ran before the checkpoint: not again
+    assert resumed.guidance_[0]["reason"] == "earlier fit"
+    assert resumed.guidance_[0]["started_at_iteration"] == started
+    assert list(resumed.equations_["equation"]) == list(whole.equations_["equation"])
+
+
+def test_front_level_is_the_mean_log_loss_of_the_staircase():
+    from hybridsr.gp.member import Member
+    from hybridsr.guidance import front_level
+
+    front = [Member(None, 8.0, 0.0, 2), Member(None, 2.0, 0.0, 3)]
+    # Complexities 1..4: 8 (below the simplest member), 8, 2, 2.
+    assert front_level(front, 4, 1e-30) == pytest.approx((2 * np.log(8) + 2 * np.log(2)) / 4)
+    assert front_level(front, 4, 4.0) == pytest.approx(np.log(8) / 2 + np.log(4) / 2)
+    assert front_level([], 4, 1e-30) == np.inf

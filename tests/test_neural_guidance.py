@@ -58,12 +58,33 @@ def test_student_guidance_seeds_a_search():
     X = np.random.default_rng(1).uniform(-3, 3, (150, 1))
     y = 3 * np.sin(X[:, 0]) - 0.5 * X[:, 0]
     generator = StudentGenerator(student_options={"epochs": (150, 600, 100)})
-    model = HybridSRRegressor(unary_operators=["sin"], guidance=[generator], niterations=3,
-                              populations=4, population_size=20, ncycles_per_iteration=100,
-                              random_state=0, verbosity=0)
+    model = HybridSRRegressor(unary_operators=["sin"], guidance=[generator], guidance_start="start",
+                              niterations=3, populations=4, population_size=20,
+                              ncycles_per_iteration=100, random_state=0, verbosity=0)
     model.fit(X, y, variable_names=["x"])
     report = model.guidance_[0]
     assert not report["failures"], report
     assert report["n_initial"] > 0 and report["n_donors"] > 0
     assert generator.last_report["teacher"].validation_r2 > 0.99
     assert model.score(X, y) > 0.99
+
+
+def test_stalled_search_distils_a_users_teacher():
+    X, _ = _product_data()
+    y = 2.5 * X[:, 0] * X[:, 1] + X[:, 0]
+
+    class Law(torch.nn.Module):
+        def forward(self, x):
+            return 2.5 * x[:, 0] * x[:, 1] + x[:, 0]
+
+    generator = StudentGenerator(student_options={"epochs": (150, 600, 100), "n_layers": 1,
+                                                  "n_dense": 500})
+    # One cycle per iteration without constant fitting: the GP cannot get far, so it stalls.
+    model = HybridSRRegressor(guidance=[generator], teacher=Law(), niterations=8, populations=2,
+                              population_size=20, ncycles_per_iteration=1,
+                              should_optimize_constants=False, random_state=0, verbosity=0)
+    model.fit(X, y, variable_names=["a", "b"])
+    report = model.guidance_[0]
+    assert report["reason"] in ("stall", "latest start") and not report["failures"], report
+    assert generator.last_report["teacher"].stopped == "pretrained"
+    assert model.equations_["loss"].min() < 1e-3 * np.var(y)

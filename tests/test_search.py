@@ -174,3 +174,31 @@ def test_recovers_newton():
     data = _data(lambda X: 6.674e-11 * X[:, 0] * X[:, 1] / X[:, 2] ** 2, [(1, 10), (1, 10), (0.5, 5)])
     config = RECOVERY.replace(niterations=150, early_stop_condition=lambda l, c: c <= 9 and l < 1e-40)
     _recovers(data, LANGUAGE_3D, config, seed=2, max_complexity=9)
+
+
+def test_intervene_injects_between_iterations(seed_data):
+    from hybridsr.engine import search
+    from hybridsr.expr import parse_string
+
+    guess = parse_string("(3.0 * sin(x)) - (0.5 * x)", LANGUAGE_1D)
+    config = SMALL.replace(niterations=4, ncycles_per_iteration=1, should_optimize_constants=False)
+    seen = []
+
+    def intervene(progress):
+        seen.append(progress.iteration)
+        if progress.iteration == 2:
+            return search.Injection(trees=(guess,), donors=(guess,))
+        return None
+
+    results = [run_search(seed_data, LANGUAGE_1D, config, random_state=0, n_jobs=n_jobs,
+                          intervene=intervene) for n_jobs in (1, 2)]
+    # Called after every iteration the search goes on from, not after the last one.
+    assert seen == [1, 2, 3] * 2
+    for result in results:
+        assert result.state.injected_at == (2,) and len(result.state.donors) == 1
+        assert result.hall_of_fame[-1].loss < 1e-20
+    assert _front(results[0], LANGUAGE_1D) == _front(results[1], LANGUAGE_1D)
+    assert results[0].n_evals == results[1].n_evals
+    # Continuing the state keeps the injected donors for the graft mutation.
+    more = run_search(seed_data, LANGUAGE_1D, config.replace(niterations=1), state=results[0].state)
+    assert more.state.donors == results[0].state.donors

@@ -263,8 +263,10 @@ def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs, guidance=None
             "stop_reason": results[0].stop_reason, "iterations": results[0].n_iterations,
             "guidance": model.guidance_}
     n_evals = int(sum(r.n_evals for r in results))
-    # Snapshot times count from the search's start; guidance ran before it.
-    before_search = sum(report["seconds"] for report in model.guidance_[:1])
+    # Snapshot times count from the search's start; guidance started "before the search"
+    # (guidance_start="start") shifts them, guidance started on a stall ran inside it.
+    before_search = sum(report["seconds"] for report in model.guidance_[:1]
+                        if report.get("reason") == "start")
     timeline = [(before_search + seconds, formulas)
                 for seconds, formulas in _hybridsr_timeline(results[0].history, model.language_, back)]
     return selected, front, functools.partial(_predict_frame, model, names), n_evals, info, timeline

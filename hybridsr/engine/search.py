@@ -8,7 +8,11 @@ Each iteration the head
    an executor, each island with its own RNG stream;
 3. merges the results in island order: ``M_i`` into ``H``, complexity
    counts into the shared frequencies, evaluation counts into the total;
-4. reports progress and checks the stopping rules.
+4. reports progress and checks the stopping rules;
+5. offers the state to an ``intervene`` hook, when one is given and the
+   search goes on: what it returns (an :class:`Injection`, e.g. neural
+   guidance's candidates once the search stalls) replaces the worst members
+   of the islands and joins the ``graft`` mutation's donors.
 
 Because islands see only their own state and what the head hands them, and
 the head merges in a fixed order, the hall of fame depends on
@@ -41,13 +45,13 @@ from ..evaluate.evaluator import Dataset
 from ..expr.tree import Language
 from ..gp.frequencies import ComplexityFrequencies
 from ..gp.hall_of_fame import HallOfFame
-from ..gp.island import IslandReport, IslandState, new_island, run_island
+from ..gp.island import IslandReport, IslandState, inject_trees, new_island, run_island
 from ..gp.member import Member
 from .context import FileContext, InlineContext, SearchContext
 from .executors import (IslandRetryWarning, RemoteExecutor, SerialExecutor, WorkersLostError,
                         process_executor, resolve_n_jobs)
 
-__all__ = ["SearchState", "SearchResult", "Progress", "run_search", "STOP_REASONS"]
+__all__ = ["SearchState", "SearchResult", "Progress", "Injection", "run_search", "STOP_REASONS"]
 
 STOP_REASONS = frozenset({"niterations", "timeout", "max_evals", "early_stop", "interrupted"})
 # How often the head looks at the stop flag while islands run in other processes.
@@ -64,6 +68,10 @@ class SearchState:
     rng: np.random.Generator  # the head's: migration choices
     iteration: int = 0
     n_evals: int = 0
+    # What ``intervene`` injected: graft donors (kept for continuing the search) and the
+    # iterations after which it did (so a resumed search knows its guidance has run).
+    donors: tuple = ()
+    injected_at: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,23 @@ class Progress:
     @property
     def evals_per_second(self) -> float:
         return self.n_evals / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Injection:
+    """What an ``intervene`` hook hands the search between iterations.
+
+    Attributes
+    ----------
+    trees : tuple of trees
+        Spread over the islands like ``initial_trees``; each replaces one of
+        its island's worst members (see :func:`hybridsr.gp.island.inject_trees`).
+    donors : tuple of trees
+        Added to the ``graft`` mutation's donors from the next iteration on.
+    """
+
+    trees: tuple = ()
+    donors: tuple = ()
 
 
 @dataclass
@@ -219,6 +244,7 @@ def run_search(
     donor_trees: Sequence | None = None,
     callback: Callable[[Progress], None] | None = None,
     checkpoint: Callable[[SearchState, bool], None] | None = None,
+    intervene: Callable[[Progress], Injection | None] | None = None,
 ) -> SearchResult:
     """Evolve expressions for ``data`` until a stopping rule fires; return the Pareto front.
 
@@ -247,6 +273,7 @@ def run_search(
     donor_trees : sequence of trees, optional
         Subexpressions that the ``graft`` mutation inserts into members
         (candidates from neural guidance); without them it never fires.
+        Donors that an earlier ``intervene`` put into ``state`` are kept.
     callback : callable, optional
         Called with a :class:`Progress` after every iteration.
     checkpoint : callable, optional
@@ -254,6 +281,14 @@ def run_search(
         (``final=False``) and once when the search ends, stops or fails
         (``final=True``), with the state the search can continue from
         (see :class:`hybridsr.engine.checkpoint.Checkpointer`).
+    intervene : callable, optional
+        Called in this process with the :class:`Progress` of every complete
+        iteration after which the search goes on (no stopping rule fired and
+        iterations are left), before the checkpoint. It may return an
+        :class:`Injection`, which is put into the islands (in island order,
+        each island with its own RNG, so a search bounded by ``niterations``
+        stays reproducible) and recorded in ``state.injected_at``. Time it
+        takes counts against ``timeout_in_seconds``.
 
     Raises
     ------
@@ -268,25 +303,21 @@ def run_search(
                          f"{language.n_features}; build both from the same X")
     start = time.monotonic()
     deadline = math.inf if config.timeout_in_seconds is None else start + config.timeout_in_seconds
-    context = SearchContext(data, language, config, tuple(donor_trees or ()))
     if state is None:
-        state = initial_state(context, resolve_seed(random_state), initial_trees)
+        state = initial_state(SearchContext(data, language, config, tuple(donor_trees or ())),
+                              resolve_seed(random_state), initial_trees)
         n_evals_before = 0  # the initial populations' evaluations count too
     elif len(state.islands) != config.populations:
         raise ValueError(f"the state to continue has {len(state.islands)} populations but "
                          f"populations={config.populations}; keep the number of populations")
     else:
         n_evals_before = state.n_evals
+    context = SearchContext(data, language, config, tuple(donor_trees or ()) + tuple(state.donors))
     n_workers = 1 if executor is not None else resolve_n_jobs(n_jobs)
     own_executor = executor is None and n_workers > 1
     pool = executor or (process_executor(n_workers) if own_executor else SerialExecutor())
     in_process = isinstance(pool, SerialExecutor)
-    if in_process:
-        handle = InlineContext(context)
-    elif isinstance(pool, RemoteExecutor):
-        handle = pool.share(InlineContext(context))  # workers on other machines see no temp files
-    else:
-        handle = FileContext(context)
+    handle = _context_handle(context, pool)
     history: list[Progress] = []
     stop_reason = "niterations"
     iterations_done = 0
@@ -305,6 +336,14 @@ def run_search(
                 history.append(progress)
                 if callback is not None:
                     callback(progress)
+                if (intervene is not None and finished and iterations_done < config.niterations
+                        and not _stop_reason(config, state, n_evals_before, deadline, interrupt())):
+                    injection = intervene(progress)
+                    if injection is not None:
+                        context = _inject(state, context, injection)
+                        if injection.donors:  # the workers need the new donors
+                            handle.close()
+                            handle = _context_handle(context, pool)
                 if checkpoint is not None:
                     checkpoint(state, False)
                 if not finished:
@@ -330,6 +369,33 @@ def run_search(
             pool.shutdown(wait=not interrupt(), cancel_futures=True)
     return SearchResult(state.hall_of_fame.front(), state, state.n_evals - n_evals_before,
                         iterations_done, time.monotonic() - start, stop_reason, history)
+
+
+def _context_handle(context: SearchContext, pool: Executor):
+    """How the islands on ``pool`` reach ``context``."""
+    if isinstance(pool, SerialExecutor):
+        return InlineContext(context)
+    if isinstance(pool, RemoteExecutor):
+        return pool.share(InlineContext(context))  # workers on other machines see no temp files
+    return FileContext(context)
+
+
+def _inject(state: SearchState, context: SearchContext, injection: Injection) -> SearchContext:
+    """Put ``injection`` into ``state`` (in place); the context with its donors added."""
+    scorer, _ = context.helpers()
+    trees = list(injection.trees)
+    n_islands = len(state.islands)
+    before = scorer.n_evals
+    for i, island in enumerate(state.islands):
+        inject_trees(island, scorer, context.config, trees[i::n_islands])
+        state.hall_of_fame.update(island.best.members())
+    state.n_evals += scorer.n_evals - before
+    state.injected_at = (*state.injected_at, state.iteration)
+    if not injection.donors:
+        return context
+    state.donors = (*state.donors, *injection.donors)
+    return SearchContext(context.data, context.language, context.config,
+                         (*context.donors, *injection.donors))
 
 
 def _stop_reason(config: SearchConfig, state: SearchState, n_evals_before: int, deadline: float,

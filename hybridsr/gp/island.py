@@ -24,7 +24,7 @@ from .member import Member
 from .population import Population
 from .scoring import Scorer
 
-__all__ = ["IslandState", "IslandReport", "new_island", "run_island"]
+__all__ = ["IslandState", "IslandReport", "new_island", "run_island", "inject_trees"]
 
 _MUTATIONS = MutationWeights.names()
 (_MUTATE_CONSTANT, _MUTATE_OPERATOR, _SWAP_OPERANDS, _ADD_NODE, _INSERT_NODE, _DELETE_NODE,
@@ -68,14 +68,7 @@ def new_island(scorer: Scorer, config: SearchConfig, tables: mut.NodeTables,
     members = []
     for tree in (seeds or []):
         if len(members) < config.population_size and allows(tree):
-            data = scorer.sample(rng)
-            member = scorer.evaluate(tree, len(members), data)
-            if member.loss < math.inf and config.should_optimize_constants:
-                # A seed's constants were fitted to something else (a network, another run).
-                member = scorer.optimize(member, rng, data, algorithm=config.optimizer_algorithm,
-                                         n_restarts=config.optimizer_nrestarts,
-                                         max_iterations=config.optimizer_iterations)
-            members.append(member)
+            members.append(_seed_member(scorer, config, tree, len(members), rng))
     while len(members) < config.population_size:
         for _ in range(_MAX_ATTEMPTS):
             tree = random_tree(tables.language, int(rng.integers(1, config.initial_size + 1)), rng,
@@ -89,6 +82,51 @@ def new_island(scorer: Scorer, config: SearchConfig, tables: mut.NodeTables,
     if not scorer.batching:
         best.update(members)
     return IslandState(Population(members), best, rng, len(members))
+
+
+def _seed_member(scorer: Scorer, config: SearchConfig, tree, birth: int,
+                 rng: np.random.Generator) -> Member:
+    """``tree`` scored, with its constants fitted when the search fits constants."""
+    data = scorer.sample(rng)
+    member = scorer.evaluate(tree, birth, data)
+    if member.loss < math.inf and config.should_optimize_constants:
+        # A seed's constants were fitted to something else (a network, another run).
+        member = scorer.optimize(member, rng, data, algorithm=config.optimizer_algorithm,
+                                 n_restarts=config.optimizer_nrestarts,
+                                 max_iterations=config.optimizer_iterations)
+    return member
+
+
+def inject_trees(state: IslandState, scorer: Scorer, config: SearchConfig, trees) -> list[Member]:
+    """Put ``trees`` into the island in place of its worst members (changes ``state``).
+
+    Each tree is scored (constants fitted) with the island's RNG and replaces
+    the member of highest cost; at most half the population is replaced, so
+    the island keeps its own best half. The newcomers are stamped newest, so
+    regularized evolution keeps them longest, and enter ``M_i`` (judged on all
+    rows under batching). Trees that break the constraints or cannot be
+    evaluated are left out. Returns the members put in.
+    """
+    population, allows = state.population, scorer.constraints.allows
+    added = []
+    for tree in trees:
+        if len(added) >= len(population) // 2:
+            break
+        if not allows(tree):
+            continue
+        member = _seed_member(scorer, config, tree, state.clock, state.rng)
+        if not member.loss < math.inf:
+            continue
+        state.clock += 1
+        # The worst member not put in just now (costs of newcomers are finite, so
+        # an inf-cost slot always goes first).
+        order = np.argsort(population.costs, kind="stable")[::-1]
+        taken = {id(m) for m in added}
+        slot = next(int(i) for i in order if id(population.members[int(i)]) not in taken)
+        population.replace(slot, member)
+        added.append(member)
+        state.best.consider(scorer.evaluate(member.tree, member.birth) if scorer.batching else member)
+    return added
 
 
 def _draw(weights: list[float], target: float) -> int:
