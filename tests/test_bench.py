@@ -51,6 +51,19 @@ def test_symbolic_match(model, truth, names, expected):
 
 
 @pytest.mark.parametrize("model, truth, expected", [
+    # Both equal the truth; their ratio holds sqrt(c**2 - v**2)*sqrt(1/(c**2 - v**2)), which
+    # sympy cannot cancel without the radicand's sign: its square is a constant.
+    ("m_0*sqrt(1.0 + v/(c*(1.0*c/v - v/c)))", "m_0/sqrt(1-v**2/c**2)", True),
+    ("1.4142135623731*m_0*sqrt(-v/(-c + v) + 0.5)", "(1+v/c)/sqrt(1-v**2/c**2)*m_0", True),
+    ("m_0*sqrt(1.0 + v/c)", "m_0/sqrt(1-v**2/c**2)", False),
+    ("m_0*(1.0 + v**2/c**2)", "m_0/sqrt(1-v**2/c**2)", False),
+])
+def test_ratio_whose_square_is_constant_matches(model, truth, expected):
+    names = ("m_0", "v", "c")
+    assert symbolic_match(model, truth, names=names, positive=names) is expected
+
+
+@pytest.mark.parametrize("model, truth, expected", [
     ("3.0001*sin(x) - 0.5*x + 2.5", "3*sin(x) - 0.5*x", True),
     ("6.2*x*sqrt(x)", "x**1.5", True),
     ("2*log(x) + 1", "log(x**2)", True),

@@ -130,7 +130,13 @@ def _match(model: str, truth: str, names: tuple[str, ...] = (),
     if _is_constant(m - t):
         return True
     ratio = sympy.simplify(m / t)
-    return bool(not ratio.free_symbols and ratio.is_finite is not False and ratio != 0)
+    if not ratio.free_symbols:
+        return bool(ratio.is_finite is not False and ratio != 0)
+    # sympy leaves sqrt(c**2 - v**2)*sqrt(1/(c**2 - v**2)) alone (it cannot tell the radicand's
+    # sign); a continuous ratio whose square is a non-zero constant is itself constant.
+    square = sympy.simplify(ratio ** 2)
+    return bool(not square.free_symbols and square.is_finite is not False and square != 0
+                and not square.has(sympy.nan, sympy.zoo))
 
 
 def _child(model: str, truth: str, names, positive, points, connection) -> None:
