@@ -144,7 +144,9 @@ def test_huge_trig_arguments_flag_nan_and_the_column_falls_back_to_libm(columns,
     rng = np.random.default_rng(3)
     x = np.concatenate([rng.uniform(-3.0, 3.0, 500), log_uniform(rng, 1e6, 1e300, 20)])
     rng.shuffle(x)
-    np.testing.assert_array_equal(evaluate(columns[name], x), getattr(np, name)(x))
+    # libm element by element: numpy's SIMD tan can differ from it in the last bit.
+    libm = np.vectorize(getattr(math, name), otypes=[float])
+    np.testing.assert_array_equal(evaluate(columns[name], x), libm(x))
     x[7] = math.inf
     assert not columns[name](x, np.empty_like(x), x.size)
 
