@@ -80,14 +80,13 @@ class FloatFormat:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             exponent = np.where(nonzero, np.floor(np.log10(np.where(nonzero, magnitude, 1.0))), 0)
             exponent = exponent.astype(np.int64) - (p - 1)
-            mantissa = np.rint(magnitude / 10.0**exponent.astype(np.float64))
+            mantissa = np.rint(times_power_of_ten(magnitude, -exponent))
             # log10 can land one off the true exponent, and rounding can reach 10**p.
             over = mantissa >= 10**p
             mantissa = np.where(over, np.rint(mantissa / 10), mantissa)
             exponent = exponent + over
             under = nonzero & (mantissa < 10 ** (p - 1))
-            mantissa = np.where(under, np.rint(magnitude / 10.0 ** (exponent - 1).astype(np.float64)),
-                                mantissa)
+            mantissa = np.where(under, np.rint(times_power_of_ten(magnitude, 1 - exponent)), mantissa)
             exponent = exponent - under
         mantissa = np.where(nonzero, mantissa, 0).astype(np.int64)
         tiny = exponent < -top
@@ -99,9 +98,27 @@ class FloatFormat:
     def join(self, sign, mantissa, exponent) -> np.ndarray:
         """The values that :meth:`split` indices stand for."""
         sign = np.where(np.asarray(sign) == 1, -1.0, 1.0)
-        exponent = np.asarray(exponent, dtype=np.float64) - self.max_exponent
-        return sign * np.asarray(mantissa, dtype=np.float64) * 10.0**exponent
+        exponent = np.asarray(exponent, dtype=np.int64) - self.max_exponent
+        return sign * times_power_of_ten(np.asarray(mantissa, dtype=np.float64), exponent)
 
     def round(self, values) -> np.ndarray:
         """``values`` as they come back after encoding (rounded to ``precision`` digits)."""
         return self.join(*self.split(values))
+
+
+# Powers of ten as Python parses them (correctly rounded, exact up to 1e22).
+_POWERS_OF_TEN = np.array([float(f"1e{k}") for k in range(309)])
+
+
+def times_power_of_ten(x, exponent) -> np.ndarray:
+    """``x * 10**exponent`` by one multiplication or division by a tabled power.
+
+    The same for a scalar as for an array: numpy's ``10.0**e`` goes through
+    its scalar pow for one value and its SIMD loop for many, which differ in
+    the last bit (numpy 2.4: ``781 * 10.0**-5`` and its array twin), and
+    encoding must round-trip exactly.
+    """
+    e = np.asarray(exponent, dtype=np.int64)
+    power = _POWERS_OF_TEN[np.minimum(np.abs(e), len(_POWERS_OF_TEN) - 1)]
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(e >= 0, x * power, x / power)
