@@ -975,7 +975,10 @@ def _name_problem(name, operator_set: OperatorSet) -> str | None:
 
 
 def _sanitize(name: str, operator_set: OperatorSet) -> str:
-    """A usable variable name from a column name ("mass (kg)" -> "mass_kg")."""
+    """A usable variable name from a column name ("mass (kg)" -> "mass_kg"); a name that
+    is usable already (``g_``) stays as it is."""
+    if _name_problem(name, operator_set) is None:
+        return name
     cleaned = re.sub(r"\W+", "_", name).strip("_") or "x"
     if cleaned[0].isdigit():
         cleaned = "x" + cleaned

@@ -273,6 +273,9 @@ def test_dataframe_names_become_variables(fake_search, data):
     np.testing.assert_allclose(model.predict(frame, 2), 2.5 * X[:, 0] * X[:, 1])
     explicit = HybridSRRegressor().fit(frame, y, variable_names=["m", "r"])
     assert explicit.equations_["equation"].iloc[1] == "(m * r)"
+    # Usable names stay as they are (g_ once became g, and the bench judged g against g_).
+    usable = HybridSRRegressor().fit(pd.DataFrame(X, columns=["g_", "_h"]), y)
+    assert usable.variable_names_ == ("g_", "_h")
 
 
 def test_two_targets(fake_search, data):

@@ -245,6 +245,7 @@ def _map_operators(problem, table: Mapping[str, str | None]) -> tuple[list[str],
 # ------------------------------------------------------------------ hybridsr
 def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs, guidance=None):
     from ..estimator import HybridSRRegressor
+    from ..expr.sympy_convert import variable_symbols
 
     settings = dict(binary_operators=list(problem.binary_operators),
                     unary_operators=list(problem.unary_operators),
@@ -254,8 +255,9 @@ def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs, guidance=None
     model = HybridSRRegressor(**settings)
     model.fit(pd.DataFrame(X, columns=list(names)), y)
     # hybridsr renames only columns that clash with operators or keywords; map them back.
-    back = {sympy.Symbol(s): sympy.Symbol(n)
-            for s, n in zip(model.variable_names_, names) if s != n}
+    back = {symbol: sympy.Symbol(n)
+            for symbol, s, n in zip(variable_symbols(model.language_), model.variable_names_, names)
+            if s != n}
     front = [str(expr.xreplace(back)) for expr in model.equations_["sympy"]]
     selected = str(model.sympy().xreplace(back))
     results = model.search_results_
