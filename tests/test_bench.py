@@ -60,7 +60,11 @@ def test_symbolic_match(model, truth, names, expected):
 ])
 def test_ratio_whose_square_is_constant_matches(model, truth, expected):
     names = ("m_0", "v", "c")
-    assert symbolic_match(model, truth, names=names, positive=names) is expected
+    rng = np.random.default_rng(0)
+    points = {"m_0": rng.uniform(1, 5, 50), "v": rng.uniform(1, 2, 50), "c": rng.uniform(3, 10, 50)}
+    assert symbolic_match(model, truth, names=names, positive=names, points=points) is expected
+    # Without test points the sign of the ratio is unknown: no squaring.
+    assert not symbolic_match(model, truth, names=names, positive=names)
 
 
 @pytest.mark.parametrize("model, truth, expected", [

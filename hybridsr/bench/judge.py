@@ -97,9 +97,10 @@ def _parse(text: str, names: tuple[str, ...], positive: tuple[str, ...] = ()) ->
     return sympy.sympify(text, locals=symbols)
 
 
-def _numerically_possible(m: sympy.Expr, t: sympy.Expr, points: dict,
-                          tolerance: float = 1e-5) -> bool:
-    """False when, on ``points``, neither ``m - t`` nor ``m / t`` is constant.
+def _constant_on_points(m: sympy.Expr, t: sympy.Expr, points: dict,
+                        tolerance: float = 1e-5) -> tuple[bool, bool]:
+    """Whether ``m - t`` and whether ``m / t`` are constant on ``points`` (True where numpy
+    cannot tell: too few rows it can evaluate).
 
     Equal formulas differ by rounding error only, so this never rejects a
     match that sympy would find; it spares sympy (and the time limit) the
@@ -107,33 +108,36 @@ def _numerically_possible(m: sympy.Expr, t: sympy.Expr, points: dict,
     """
     mv, tv = _values(m, points), _values(t, points)
     if mv is None or tv is None:
-        return True  # what numpy cannot evaluate, sympy decides
+        return True, True  # what numpy cannot evaluate, sympy decides
     with np.errstate(all="ignore"):
         rows = np.isfinite(mv) & np.isfinite(tv) & (np.abs(mv.imag) < 1e-12) & (np.abs(tv.imag) < 1e-12)
         if rows.sum() < 3:
-            return True
+            return True, True
         mv, tv = mv.real[rows], tv.real[rows]
         scale = max(float(np.max(np.abs(mv))), float(np.max(np.abs(tv))), 1e-300)
-        if np.ptp(mv - tv) <= tolerance * scale:
-            return True
+        difference = bool(np.ptp(mv - tv) <= tolerance * scale)
         nonzero = np.abs(tv) > 1e-300
         ratio = mv[nonzero] / tv[nonzero]
-        return ratio.size < 3 or bool(np.ptp(ratio) <= tolerance * np.max(np.abs(ratio)))
+        return difference, ratio.size < 3 or bool(np.ptp(ratio) <= tolerance * np.max(np.abs(ratio)))
 
 
 def _match(model: str, truth: str, names: tuple[str, ...] = (),
            positive: tuple[str, ...] = (), points: dict | None = None) -> bool:
     m = round_floats(_parse(model, names, positive), points=points)
     t = _parse(truth, names, positive)
-    if points is not None and not _numerically_possible(m, t, points):
+    difference, ratio_constant = (False, False) if points is None else _constant_on_points(m, t, points)
+    if points is not None and not (difference or ratio_constant):
         return False
     if _is_constant(m - t):
         return True
     ratio = sympy.simplify(m / t)
     if not ratio.free_symbols:
         return bool(ratio.is_finite is not False and ratio != 0)
+    if not ratio_constant:
+        return False
     # sympy leaves sqrt(c**2 - v**2)*sqrt(1/(c**2 - v**2)) alone (it cannot tell the radicand's
-    # sign); a continuous ratio whose square is a non-zero constant is itself constant.
+    # sign). Where the ratio is constant on the test points (so of one sign on the problem's
+    # box), a square that simplifies to a non-zero constant proves it constant.
     square = sympy.simplify(ratio ** 2)
     return bool(not square.free_symbols and square.is_finite is not False and square != 0
                 and not square.has(sympy.nan, sympy.zoo))
