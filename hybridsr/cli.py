@@ -59,7 +59,8 @@ def _add_bench_parser(commands) -> None:
     bench.add_argument("--methods", default="hybridsr", metavar="NAMES",
                        help="comma-separated: hybridsr (student-guided GP), hybridsr-gp (GP "
                             "alone), eql, student, operon, gplearn, feyn, transformer, "
-                            "hybridsr-transformer (GP seeded by the transformer) (default: hybridsr)")
+                            "hybridsr-transformer (GP seeded by the transformer), hybridsr-structure "
+                            "(GP seeded by the teacher's separability and symmetries) (default: hybridsr)")
     bench.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1 (default: 5)")
     bench.add_argument("--time", type=float, default=60.0, metavar="SECONDS",
                        help="time budget of each run (default: 60)")
@@ -126,7 +127,8 @@ def _add_fit_parser(commands) -> None:
                         help="worker processes (-1: every core; default: 1)")
     search.add_argument("--random-state", type=int, metavar="SEED", help="seed, for reproducible runs")
     search.add_argument("--guidance", nargs="*", default=[], metavar="NAME",
-                        help="candidate generators that seed the search, e.g. student "
+                        help="candidate generators that seed the search: student, structure, "
+                             "transformer "
                              "(default: none, plain GP)")
 
     out = fit.add_argument_group("output")

@@ -196,8 +196,15 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         teacher network on the data, distils an EQL student of interpretable
         units from it and hands the student's formula and its subexpressions
         to the search (as members of the populations and as donors of the
-        ``graft`` mutation). An object with a ``propose(task)`` method (see
-        :mod:`hybridsr.guidance`) can stand in the list too. None: plain GP.
+        ``graft`` mutation); ``"structure"`` asks a teacher whether the law
+        separates (``g(x_A) + h(x_B)``, ``g * h``) or depends on a pair of
+        variables only through their ratio (times a power), difference,
+        product or sum, solves the smaller problems by short searches and
+        proposes the formulas assembled from them
+        (:mod:`hybridsr.guidance.decomposition`); ``"transformer"`` decodes
+        the data with the pretrained SR-Transformer. An object with a
+        ``propose(task)`` method (see :mod:`hybridsr.guidance`) can stand in
+        the list too. None: plain GP.
         A generator that fails gives a ``GuidanceWarning`` and the search
         runs without it.
     guidance_start : {"stall", "start"}, default "stall"
@@ -221,8 +228,9 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         most half the time left when they start. The search gets the rest.
     teacher : torch.nn.Module, optional
         A network you trained on this problem (maps a float tensor of shape
-        (n, n_features) to the targets) for the student to distil, instead
-        of a teacher trained here. Used with ``guidance="student"``.
+        (n, n_features) to the targets) for the student to distil, or the
+        structure generator to question, instead of a teacher trained here.
+        Used with ``guidance="student"`` and ``"structure"``.
     cluster : None, str, distributed.Client or Dask cluster, default None
         Run the islands as tasks on a Dask cluster (needs
         ``pip install "hybridsr[cluster]"``): ``"local"`` starts a
@@ -574,7 +582,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         task = GuidanceTask(X, y, tuple(language.variable_names),
                             tuple(op.name for op in operators if op.arity == 1),
                             tuple(op.name for op in operators if op.arity == 2),
-                            seconds, guidance_seed, self.teacher)
+                            seconds, guidance_seed, self.teacher, language.operator_set)
         outcome = run_guidance(settings.generators, task)
         n_initial = round(self.guidance_fraction * config.population_size * config.populations)
         initial, donors = candidate_trees(outcome.candidates, language, int(config.maxsize), n_initial)

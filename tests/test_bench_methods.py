@@ -169,7 +169,8 @@ def formula_values(text: str, problem: Problem, X) -> np.ndarray:
     return np.broadcast_to(np.asarray(values, dtype=float), (len(X),))
 
 
-@pytest.mark.parametrize("method", ["hybridsr-gp", "hybridsr", "hybridsr-transformer"])
+@pytest.mark.parametrize("method", ["hybridsr-gp", "hybridsr", "hybridsr-transformer",
+                                    "hybridsr-structure"])
 def test_hybridsr_smoke_fit(method):
     X, y = TINY.sample(seed=0)
     out = fit_method(method, TINY, X, y, time_budget=3, seed=0)
@@ -259,4 +260,4 @@ def test_feyn_smoke_fit():
 
 def test_method_names():
     assert METHOD_NAMES == ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn",
-                            "feyn", "transformer", "hybridsr-transformer")
+                            "feyn", "transformer", "hybridsr-transformer", "hybridsr-structure")

@@ -42,9 +42,10 @@ __all__ = ["METHOD_NAMES", "FitOutput", "available_methods", "fit_method", "pars
 #: ``hybridsr`` is the hybrid (student-guided GP), ``hybridsr-gp`` the GP alone,
 #: ``eql`` seed 001's network alone, ``student`` the distilled student alone,
 #: ``transformer`` the pretrained SR-Transformer alone (up to 3 variables) and
-#: ``hybridsr-transformer`` the GP seeded by it.
+#: ``hybridsr-transformer`` the GP seeded by it, ``hybridsr-structure`` the GP seeded by
+#: the teacher's structure (separability and symmetries, :mod:`hybridsr.guidance.decomposition`).
 METHOD_NAMES = ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn", "feyn",
-                "transformer", "hybridsr-transformer")
+                "transformer", "hybridsr-transformer", "hybridsr-structure")
 # method -> (module that must import, the pip command that installs it)
 _PACKAGES = {
     "hybridsr": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
@@ -57,6 +58,7 @@ _PACKAGES = {
     "transformer": ("hybridsr.transformer.estimator", "pip install hybridsr (torch is a dependency)"),
     "hybridsr-transformer": ("hybridsr.transformer.estimator",
                              "pip install hybridsr (torch is a dependency)"),
+    "hybridsr-structure": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
 }
 # hybridsr stops on its timeout; this many iterations never come first.
 _HYBRIDSR_ITERATIONS = 10**9
@@ -167,7 +169,8 @@ def fit_method(name: str, problem, X_train, y_train, *, time_budget: float = 60.
            "hybridsr-gp": _fit_hybridsr, "eql": _fit_eql, "student": _fit_student,
            "operon": _fit_operon, "gplearn": _fit_gplearn, "feyn": _fit_feyn,
            "transformer": _fit_transformer,
-           "hybridsr-transformer": functools.partial(_fit_hybridsr, guidance=("transformer",))}[name]
+           "hybridsr-transformer": functools.partial(_fit_hybridsr, guidance=("transformer",)),
+           "hybridsr-structure": functools.partial(_fit_hybridsr, guidance=("structure",))}[name]
     start = time.perf_counter()
     selected, front, predict, n_evals, info, *timeline = fit(problem, names, X, y,
                                                              float(time_budget), int(seed), int(n_jobs))

@@ -13,6 +13,7 @@ make it fail.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import time
 import warnings
@@ -24,6 +25,7 @@ import numpy as np
 import sympy
 
 from ..transformer.guidance import TransformerGenerator  # torch only when it proposes
+from .decomposition import StructureGenerator  # torch only when it proposes
 
 __all__ = ["GuidanceTask", "GuidanceOutcome", "GuidanceWarning", "CandidateGenerator",
            "StudentGenerator", "BUILTIN_GENERATORS", "resolve_generators", "run_guidance"]
@@ -52,6 +54,9 @@ class GuidanceTask:
     teacher : torch.nn.Module or None
         A network the user trained on this problem, to distil instead of
         training a teacher.
+    operator_set : OperatorSet or None
+        The search's operators themselves (custom ones included), for
+        generators that run searches of their own; None: built from the names.
     """
 
     X: np.ndarray
@@ -62,6 +67,7 @@ class GuidanceTask:
     time_limit: float
     seed: int
     teacher: Any = None
+    operator_set: Any = None
 
 
 class CandidateGenerator(Protocol):
@@ -113,6 +119,7 @@ class StudentGenerator:
 #: ``"transformer"`` decodes the data with the pretrained SR-Transformer
 #: (:class:`hybridsr.transformer.TransformerGenerator`, up to three variables).
 BUILTIN_GENERATORS = MappingProxyType({"student": StudentGenerator,
+                                       "structure": StructureGenerator,
                                        "transformer": TransformerGenerator})
 
 
@@ -161,8 +168,7 @@ def run_guidance(generators: Sequence, task: GuidanceTask) -> GuidanceOutcome:
         name = getattr(generator, "name", type(generator).__name__)
         start = time.monotonic()
         try:
-            own = GuidanceTask(task.X, task.y, task.variable_names, task.unary_operators,
-                               task.binary_operators, share, task.seed + index, task.teacher)
+            own = dataclasses.replace(task, time_limit=share, seed=task.seed + index)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch's and sympy's chatter is not the user's
                 found = [sympy.sympify(c) for c in generator.propose(own)]

@@ -1,0 +1,130 @@
+"""The structure generator: plans from a teacher, leaves solved, formulas assembled, seeding."""
+
+import warnings
+
+import numpy as np
+import pytest
+import sympy
+import torch
+
+from hybridsr import HybridSRRegressor
+from hybridsr.bench.judge import symbolic_match
+from hybridsr.guidance import GuidanceTask, GuidanceWarning, run_guidance
+from hybridsr.guidance.decomposition import (Leaf, Merge, Split, StructureGenerator, describe,
+                                             plan_structure)
+from hybridsr.guidance.structure import View
+from hybridsr.neural import Teacher
+
+NAMES = ("m_0", "v", "c")
+TRUTH = "m_0/sqrt(1 - v**2/c**2)"
+
+
+def _relativistic(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.uniform(1, 5, n), rng.uniform(1, 2, n), rng.uniform(3, 10, n)])
+    return X, X[:, 0] / np.sqrt(1 - (X[:, 1] / X[:, 2]) ** 2)
+
+
+class RelativisticMass(torch.nn.Module):
+    """The law itself as a network: a teacher without error, so plans do not depend on training."""
+
+    def forward(self, x):
+        return x[:, 0] / torch.sqrt(1 - (x[:, 1] / x[:, 2]) ** 2)
+
+
+class Compton(torch.nn.Module):
+    def forward(self, x):
+        return x[:, 0] / (1 + x[:, 0] / x[:, 1] ** 2 * (1 - torch.cos(x[:, 2])))
+
+
+def _is_law(formula, X) -> bool:
+    points = dict(zip(NAMES, X[:200].T))
+    return symbolic_match(str(formula), TRUTH, names=NAMES, positive=NAMES, points=points)
+
+
+def _task(X, y, seconds, teacher=None, unary=("sqrt",), names=NAMES):
+    return GuidanceTask(X, y, names, unary, ("+", "-", "*", "/"), seconds, 0, teacher)
+
+
+def _kinds(plan):
+    if isinstance(plan, Leaf):
+        return []
+    children = plan.child if isinstance(plan, Merge) else plan.first + plan.second
+    return [plan.hypothesis.kind] + [k for child in children for k in _kinds(child)]
+
+
+def test_plan_splits_the_mass_off_and_merges_v_over_c():
+    X, y = _relativistic()
+    view = View.of_function(lambda P: P[:, 0] / np.sqrt(1 - (P[:, 1] / P[:, 2]) ** 2), X,
+                            sympy.symbols(NAMES))
+    (plan,) = plan_structure(view, np.random.default_rng(0), binary_operators=("+", "-", "*", "/"),
+                             accept=0.15)
+    # Both structures hold exactly, so either may come first.
+    assert sorted(_kinds(plan)) == ["multiplicative", "ratio"]
+    assert describe(plan) in ("[leaf(m_0) * ratio(v, c) -> leaf(v/c)]",
+                              "ratio(v, c) -> [leaf(m_0) * leaf(v/c)]")
+    split = plan if isinstance(plan, Split) else plan.child[0]
+    # The part that varies most is solved on the teacher, the other on the data divided by it.
+    assert split.first[0].view.symbols == sympy.symbols("m_0,")
+
+
+def test_trained_teacher_shows_the_same_structure():
+    X, y = _relativistic()
+    # The generator's kind of teacher: small, and polished by L-BFGS.
+    teacher = Teacher.fit(X, y, hidden=(32, 32), max_epochs=300, polish_seconds=3, random_state=0)
+    view = View.of_function(teacher.predict, X, sympy.symbols(NAMES))
+    (plan,) = plan_structure(view, np.random.default_rng(0), binary_operators=("+", "-", "*", "/"),
+                             accept=0.15)
+    assert "leaf(m_0) *" in describe(plan) and "ratio(v, c)" in describe(plan)
+
+
+def test_generator_assembles_the_law_from_its_pieces():
+    X, y = _relativistic()
+    generator = StructureGenerator()
+    formulas = generator.propose(_task(X, y, 6.0, teacher=RelativisticMass()))
+    assert generator.last_report["transform"] == "identity"
+    assert any(_is_law(f, X) for f in formulas)
+
+
+def test_generator_inverts_the_target_when_that_splits_it():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(1, 3, 2000), rng.uniform(1, 3, 2000), rng.uniform(1, 3, 2000)])
+    y = X[:, 0] / (1 + X[:, 0] / X[:, 1] ** 2 * (1 - np.cos(X[:, 2])))
+    generator = StructureGenerator()
+    names = ("E", "m", "theta")
+    formulas = generator.propose(_task(X, y, 6.0, teacher=Compton(), unary=("cos",), names=names))
+    assert generator.last_report["transform"] == "inverse"
+    assert generator.last_report["plans"][0].startswith("[leaf(E) +")
+    assert all(f.func == sympy.Pow and f.args[1] == -1 for f in formulas)  # 1/(...) put back
+
+
+def test_nothing_to_split_is_a_warning_not_a_failure():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 2, (200, 1))
+    with pytest.warns(GuidanceWarning, match="one variable"):
+        outcome = run_guidance([StructureGenerator()], _task(X, X[:, 0] ** 2, 2.0, names=("x",)))
+    assert outcome.candidates == [] and "structure" in outcome.failures
+
+
+def test_structure_guided_search_recovers_the_relativistic_mass():
+    X, y = _relativistic(1000)
+    model = HybridSRRegressor(binary_operators=["+", "-", "*", "/"], unary_operators=["sqrt"],
+                              guidance="structure", guidance_start="start", teacher=RelativisticMass(),
+                              guidance_time_fraction=0.4, timeout_in_seconds=20, niterations=200,
+                              early_stop_condition=1e-20, random_state=0, verbosity=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GuidanceWarning)
+        model.fit(X, y, variable_names=list(NAMES))
+    assert model.guidance_[0]["n_initial"] > 0
+    assert _is_law(model.sympy(), X)
+
+
+def test_leaf_search_works_at_any_scale():
+    from hybridsr.guidance.decomposition import _search_leaf
+
+    u = np.random.default_rng(0).uniform(1e12, 5e12, (300, 1))
+    values = 3e-20 * np.exp(-u[:, 0] / 2e12)
+    task = _task(u, values, 3.0, unary=("exp",), names=("u",))
+    formulas = _search_leaf(u, values, (sympy.Symbol("u"),), task, 3.0, seed=0)
+    errors = [np.max(np.abs(sympy.lambdify("u", f)(u[:, 0]) / values - 1)) for f in formulas]
+    assert min(errors) < 1e-6
