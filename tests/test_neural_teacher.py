@@ -119,6 +119,21 @@ def test_same_seed_same_teacher_whatever_the_threads():
                                   tiny_fit(np.random.default_rng(5))[0].predict(X))
 
 
+def test_polishing_lowers_the_error_and_keeps_float64():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (400, 2))
+    y = np.sin(X[:, 0]) * X[:, 1] + X[:, 1] ** 2
+    X_test = rng.uniform(-2, 2, (400, 2))
+    y_test = np.sin(X_test[:, 0]) * X_test[:, 1] + X_test[:, 1] ** 2
+    errors = {}
+    for polish in (None, 2.0):
+        teacher = Teacher.fit(X, y, hidden=(32, 32), max_epochs=300, polish_seconds=polish,
+                              random_state=0)
+        errors[polish] = np.sqrt(np.mean((teacher.predict(X_test) - y_test) ** 2))
+    assert errors[2.0] < 0.5 * errors[None]
+    assert teacher._dtype == torch.float64
+
+
 def test_minibatches_and_time_limit():
     teacher, X = tiny_fit(0, batch_size=16, max_epochs=3)
     assert teacher.report.epochs == 3 and teacher.report.stopped == "max_epochs"
@@ -196,6 +211,7 @@ NAN_X[4, 0] = np.nan
     (GOOD_X, GOOD_Y, {"learning_rate": -1.0}, r"learning_rate"),
     (GOOD_X, GOOD_Y, {"max_epochs": 0}, r"max_epochs must be an integer >= 1"),
     (GOOD_X, GOOD_Y, {"time_limit": 0}, r"time_limit"),
+    (GOOD_X, GOOD_Y, {"polish_seconds": -1.0}, r"polish_seconds"),
     (GOOD_X, GOOD_Y, {"random_state": "seed"}, r"random_state must be"),
     (GOOD_X, GOOD_Y, {"device": "gpu"}, r"device='gpu'"),
 ])
