@@ -90,6 +90,22 @@ def test_run_guidance_turns_failures_into_warnings():
     assert outcome.candidates == [x + 1] and "broken" in outcome.failures
 
 
+def test_time_a_generator_leaves_goes_to_the_next():
+    @dataclasses.dataclass
+    class Recording(FixedGenerator):
+        limits: list = dataclasses.field(default_factory=list)
+
+        def propose(self, task):
+            self.limits.append(task.time_limit)
+            return super().propose(task)
+
+    first, second = Recording(("x",)), Recording(("x + 1",))
+    task = GuidanceTask(np.ones((5, 1)), np.ones(5), ("x",), (), ("+",), 10.0, 0)
+    run_guidance([first, second], task)
+    assert first.limits[0] == pytest.approx(5.0, abs=0.1)
+    assert second.limits[0] > 9.0  # the first took almost nothing of its 5 s
+
+
 def _data(n=60, seed=0):
     X = np.random.default_rng(seed).uniform(-3, 3, (n, 1))
     return X, 3 * np.sin(X[:, 0]) - 0.5 * X[:, 0]

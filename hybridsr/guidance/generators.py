@@ -161,12 +161,15 @@ class GuidanceOutcome:
 
 
 def run_guidance(generators: Sequence, task: GuidanceTask) -> GuidanceOutcome:
-    """Run each generator on an equal share of ``task.time_limit``; failures become warnings."""
+    """Run each generator on an equal share of the time left in ``task.time_limit`` (a
+    generator that finishes early leaves its time to those after it); failures become
+    warnings."""
     candidates, seconds, failures = [], {}, {}
-    share = task.time_limit / max(len(generators), 1)
+    deadline = time.monotonic() + task.time_limit
     for index, generator in enumerate(generators):
         name = getattr(generator, "name", type(generator).__name__)
         start = time.monotonic()
+        share = max(deadline - start, 0.0) / (len(generators) - index)
         try:
             own = dataclasses.replace(task, time_limit=share, seed=task.seed + index)
             with warnings.catch_warnings():
