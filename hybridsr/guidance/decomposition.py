@@ -2,24 +2,30 @@
 
 AI Feynman's recipe (Udrescu & Tegmark 2020) in the hybrid's terms:
 
-1. a :class:`~hybridsr.neural.Teacher` learns the data (or the user's network
-   is taken as it is);
+1. a :class:`~hybridsr.neural.Teacher` learns the data (a small network
+   polished by L-BFGS: the tests below need a relative error near 1e-3), or
+   the user's network is taken as it is;
 2. :func:`~hybridsr.guidance.structure.find_structures` asks it whether the
-   law is additively or multiplicatively separable, or depends on a pair of
-   variables only through their ratio, difference, product or sum; each
-   structure found makes smaller problems (:class:`Plan`), recursively, until
-   one variable is left or nothing more splits;
-3. each smallest problem (a *leaf*: one or two coordinates, such as ``v/c``)
-   is solved by a short plain search on points the teacher labels;
-4. the leaves' formulas are put back together (``g + h - F(r)``,
-   ``g * h / F(r)``, the pair's combination substituted back) into whole
-   formulas, which seed the main search; it refits their constants on the
-   real data, so a formula whose structure is right becomes exact there.
+   law, or ``1/y``, ``exp(y)`` or ``y**2`` (:data:`TRANSFORMS`), is
+   additively or multiplicatively separable, or depends on a pair of
+   variables only through their ratio (times a power of one of them),
+   difference, product or sum; each structure found makes smaller problems
+   (a :class:`Plan`), recursively, until one coordinate is left or nothing
+   more splits;
+3. the smallest problems (*leaves*, such as a function of ``v/c``) are solved
+   by short plain searches. A symmetry passes the real data down unchanged
+   (in the new coordinates); of a split, the part of fewer coordinates is
+   solved on points the teacher labels, and the other on the real data with
+   that part divided out (``y / g`` or ``y - g``), so the hard part is fitted
+   to the data, not to the network's approximation of it;
+4. the pieces are put back together into whole formulas, which seed the main
+   search; it refits their constants on the data.
 
-A relativistic mass ``m0/sqrt(1 - v**2/c**2)`` splits as ``m0`` times a
-function of ``(v, c)``, which depends on ``v/c`` only; the one-variable
-search then finds ``1/sqrt(1 - u*u)`` in a second, where the whole
-three-variable problem is a twelve-node needle for plain GP.
+A relativistic momentum ``m0*v/sqrt(1 - v**2/c**2)`` depends on ``(v, c)``
+as ``v`` times a function of ``v/c``, and splits ``m0`` off; the
+one-variable search on ``y/(m0*v)`` against ``v/c`` then finds
+``1/sqrt(1 - u*u)`` in a second or two, where the whole three-variable
+problem is a twelve-node needle for plain GP.
 """
 
 from __future__ import annotations
@@ -67,9 +73,9 @@ class Split:
     values vary most: the teacher shows its shape most clearly); it is
     solved on teacher-labelled points, and where the real data reached this
     view, the other part is solved on the data with the first part taken out
-    (``y - g`` or ``y / g``). Without real data
-    both parts come from the teacher and meet as ``g + h - F(r)`` or
-    ``g * h / F(r)``, ``r`` the point where the other coordinates were held.
+    (``y - g`` or ``y / g``). Without real data both parts come from the
+    teacher and meet as ``g + h - F(r)`` or ``g * h / F(r)``, ``r`` the point
+    where the other coordinates were held.
     """
 
     hypothesis: Hypothesis
