@@ -38,6 +38,7 @@ from typing import Callable
 import numpy as np
 import sympy
 
+from ..scaling import decade_scales
 from .structure import SEPARATIONS, Hypothesis, Support, View, find_structures
 
 __all__ = ["Leaf", "Split", "Merge", "Plan", "StructureGenerator", "plan_structure"]
@@ -432,7 +433,7 @@ def _search_leaf(Z: np.ndarray, values: np.ndarray, symbols, task, seconds: floa
     language = Language(operator_set, len(symbols), tuple(f"z{k}" for k in range(len(symbols))))
     config = SearchConfig(populations=6, population_size=30, ncycles_per_iteration=150,
                           niterations=10 ** 6, timeout_in_seconds=seconds)
-    z_scale, y_scale = _decade(Z), float(_decade(values[:, None])[0])
+    z_scale, y_scale = decade_scales(Z, within=1), float(decade_scales(values[:, None], within=1)[0])
     result = run_search(Dataset.from_arrays(Z / z_scale, values / y_scale), language, config,
                         random_state=seed)
     front = sorted(result.hall_of_fame, key=lambda m: m.complexity)
@@ -446,13 +447,6 @@ def _search_leaf(Z: np.ndarray, values: np.ndarray, symbols, task, seconds: floa
                     for z, symbol, scale in zip(variable_symbols(language), symbols, z_scale)}
     return [sympy.Float(y_scale) * tree_to_sympy(front[k].tree, language).xreplace(substitution)
             for k in picked]
-
-
-def _decade(A: np.ndarray) -> np.ndarray:
-    """Per column, the power of ten nearest the root-mean-square (1 inside [1e-2, 1e2])."""
-    rms = np.sqrt(np.mean(A * A, axis=0))
-    power = np.where((rms > 0) & ((rms < 1e-2) | (rms > 1e2)), np.round(np.log10(np.where(rms > 0, rms, 1.0))), 0.0)
-    return 10.0 ** power
 
 
 def _best(formulas: list[sympy.Expr], view: View) -> list[sympy.Expr]:

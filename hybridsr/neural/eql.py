@@ -46,6 +46,7 @@ import sympy
 import torch
 
 from ..operators import OPERATOR_ALIASES, resolve_operator
+from ..scaling import decade_scales
 
 __all__ = [
     "UNARY_UNITS",
@@ -848,7 +849,7 @@ class EQLResult:
     seconds : float
     network : EQLNetwork or None
         The trained module, which reads columns of very large or small
-        size divided by a power of ten (see ``_input_scale``); dropped when
+        size divided by a power of ten (see :func:`hybridsr.scaling.decade_scales`); dropped when
         the result is pickled.
     """
 
@@ -1154,7 +1155,9 @@ def _fit(X, y, opts: _Options, rng: np.random.Generator, *, teacher, n_dense: in
                    for a in hints):
                 raise ValueError("teacher.hidden must return a list of finite (n, h_k) arrays")
     y_scale = float(np.sqrt(np.mean(y_all**2))) or 1.0
-    x_scale = _input_scale(X_all)
+    # Unscaled, inputs of size 1e30 (masses in kg) overflow the first products; columns
+    # of everyday size keep the unit weights that make sin(x) sparse.
+    x_scale = decade_scales(X_all, within=2)
     with _torch_threads(), warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         generator = torch.Generator().manual_seed(opts.seed)
@@ -1181,21 +1184,6 @@ def _fit(X, y, opts: _Options, rng: np.random.Generator, *, teacher, n_dense: in
     return EQLResult(expression, subexpressions, n_active, float(train_loss),
                      rmse if math.isfinite(rmse) else math.inf,
                      time.perf_counter() - start, network)
-
-
-def _input_scale(X: np.ndarray) -> np.ndarray:
-    """Per column, the power of ten the network divides it by: 1 for columns of
-    RMS within [1e-2, 1e2], else the power nearest their RMS.
-
-    Unscaled, inputs of size 1e30 (masses in kg) overflow the first products.
-    Columns are scaled, never shifted: a shift would turn a**1.5 into a
-    polynomial of (a - mean), while a scale folds into the constants; and
-    columns of everyday size keep the unit weights that make sin(x) sparse.
-    """
-    rms = np.sqrt(np.mean(X**2, axis=0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exponent = np.where(np.isfinite(rms) & (rms > 0), np.round(np.log10(rms)), 0.0)
-    return np.where(np.abs(exponent) > 2, 10.0**exponent, 1.0)
 
 
 def _standardise(a: np.ndarray) -> np.ndarray:
