@@ -136,6 +136,19 @@ def test_the_regressor_recovers_a_simple_formula_on_fresh_data():
     np.testing.assert_allclose(clone.predict(X_new), model.predict(X_new))
 
 
+def test_the_regressor_reads_data_of_any_size():
+    # The same law in units a million times smaller: the model reads X / 1e6 and y / 1e12
+    # (the sizes it was trained on) and writes its formula back in the raw units.
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-3e6, 3e6, (200, 1))
+    y = X[:, 0] ** 2 + 1e6 * X[:, 0]
+    model = TransformerRegressor(binary_operators=("+", "-", "*", "/"), unary_operators=UNARY,
+                                 beam_size=16, random_state=0).fit(X, y, variable_names=["x"])
+    X_new = rng.uniform(-3e6, 3e6, (50, 1))
+    np.testing.assert_allclose(model.predict(X_new), X_new[:, 0] ** 2 + 1e6 * X_new[:, 0],
+                               rtol=1e-6, atol=1e-6 * 9e12)
+
+
 def test_the_regressor_checks_its_settings_and_inputs():
     X = np.random.default_rng(0).normal(size=(20, 4))
     with pytest.raises(ValueError, match="at most 3 variables"):

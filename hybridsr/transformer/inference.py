@@ -13,6 +13,7 @@ import torch
 from ..evaluate.evaluator import Dataset, Evaluator
 from ..expr.sympy_convert import sympy_to_tree
 from ..expr.tree import Constant, Individual, Language, compile_tree, complexity
+from ..scaling import decade_scales
 from .data import encode_points
 from .decoding import beam_search, sample_sequences
 from .model import SRTransformer
@@ -63,7 +64,11 @@ def propose_candidates(model: SRTransformer, X: np.ndarray, y: np.ndarray, langu
     """Decode skeletons for ``(X, y)``, refit their constants on all rows, and return them.
 
     The model reads at most ``max_points`` rows, drawn without replacement by
-    ``rng``; beam search gives ``beam_size`` skeletons and sampling
+    ``rng``, with columns (and the target) far from unit size divided by a
+    power of ten (:func:`hybridsr.scaling.decade_scales`): it was trained on
+    inputs of size 0.1 to 10, and reads a mass in kg or a frequency in Hz as
+    nothing it has seen; its formulas are written back in the raw units
+    before the refit. Beam search gives ``beam_size`` skeletons and sampling
     ``n_samples`` more (seeded from ``rng``). A constant formula (the mean)
     is always among the candidates, so the list is never empty.
 
@@ -81,7 +86,10 @@ def propose_candidates(model: SRTransformer, X: np.ndarray, y: np.ndarray, langu
         raise ValueError(f"the transformer reads at most {config.max_variables} variables; X has {d} "
                          f"columns (select the most relevant ones first)")
     rows = np.sort(rng.choice(n, max_points, replace=False)) if n > max_points else np.arange(n)
-    points = encode_points(X[rows], y[rows], config)
+    # Scaled columns land in [1, 10) in RMS, the sizes the model was trained on.
+    x_scale = decade_scales(X, within=1, below=True)
+    y_scale = float(decade_scales(y[:, None], within=1, below=True)[0])
+    points = encode_points(X[rows] / x_scale, y[rows] / y_scale, config)
     mask = allowed_operators(model, language)
     with torch_threads(1):
         decoded = beam_search(model, points, d, beam_size=beam_size, allowed_operators=mask)
@@ -92,7 +100,8 @@ def propose_candidates(model: SRTransformer, X: np.ndarray, y: np.ndarray, langu
     data = Dataset.from_arrays(X, y)
     left = None if time_limit is None else max(0.0, time_limit - (time.monotonic() - start))
     candidates = refit_sequences(decoded, config, language, evaluator, data, rng, n_starts=n_starts,
-                                 max_iterations=max_iterations, time_limit=left)
+                                 max_iterations=max_iterations, time_limit=left,
+                                 scales=(x_scale, y_scale))
     mean = Individual([Constant(float(np.mean(y)))])
     candidates.append(Candidate(mean, evaluator.loss(compile_tree(mean, language), data),
                                 complexity(mean, language), -np.inf, "C"))

@@ -54,16 +54,23 @@ class Candidate:
 
 
 def _to_language(tree: Individual, config: TransformerConfig, language: Language,
-                 rng: np.random.Generator) -> Individual | None:
+                 rng: np.random.Generator, scales=None) -> Individual | None:
     """The tree rewritten in ``language``, placeholders given distinct random values first.
 
     Distinct values keep sympy from merging or dropping constants (``1.0*x``
-    would lose its factor). None when ``language`` cannot write it.
+    would lose its factor). ``scales``, ``(x_scale, y_scale)``: the model read
+    ``X / x_scale`` and ``y / y_scale``, so its formula ``f`` is written back
+    as ``y_scale * f(X / x_scale)``. None when ``language`` cannot write it.
     """
     nodes = [Constant(float(rng.uniform(0.5, 2.0))) if type(n) is Constant and n.value == 1.0 else n
              for n in tree]
     try:
         expression = tree_to_sympy(Individual(nodes), config.language, use_variable_names=False)
+        if scales is not None:
+            x_scale, y_scale = scales
+            expression = sympy.Float(y_scale) * expression.xreplace(
+                {sympy.Symbol(f"x{i}", real=True): sympy.Symbol(f"x{i}", real=True) / sympy.Float(s)
+                 for i, s in enumerate(x_scale)})
         names = {sympy.Symbol(f"x{i}", real=True): sympy.Symbol(name, real=True)
                  for i, name in enumerate(language.variable_names)}
         return sympy_to_tree(expression.xreplace(names), language)
@@ -74,7 +81,7 @@ def _to_language(tree: Individual, config: TransformerConfig, language: Language
 def refit_sequences(sequences: Sequence, config: TransformerConfig, language: Language,
                     evaluator: Evaluator, data: Dataset, rng: np.random.Generator, *,
                     n_starts: int = 3, max_iterations: int = 100,
-                    time_limit: float | None = None) -> list[Candidate]:
+                    time_limit: float | None = None, scales=None) -> list[Candidate]:
     """Fit the constants of each decoded sequence (duplicates and invalid ones dropped).
 
     Parameters
@@ -97,6 +104,9 @@ def refit_sequences(sequences: Sequence, config: TransformerConfig, language: La
         Levenberg-Marquardt iterations per fit.
     time_limit : float, optional
         Seconds after which no further sequence is fitted.
+    scales : (ndarray, float), optional
+        The powers of ten the model's inputs and target were divided by
+        (see :func:`~hybridsr.transformer.inference.propose_candidates`).
 
     Returns
     -------
@@ -114,7 +124,7 @@ def refit_sequences(sequences: Sequence, config: TransformerConfig, language: La
             model_tree = tokens_to_tree(tokens, config.language, vocabulary)
         except TokenError:
             continue
-        tree = _to_language(model_tree, config, language, rng)
+        tree = _to_language(model_tree, config, language, rng, scales)
         if tree is None:
             continue
         key = str(Individual([Constant(0.0) if type(n) is Constant else n for n in tree]))
