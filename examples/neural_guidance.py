@@ -4,8 +4,13 @@
 first trains a teacher network on the data, distils an EQL student from it
 and seeds the search with the student's formula and its parts (it takes
 ``guidance_time_fraction`` of the time budget; here ``guidance_start="start"``
-runs it before the search, where the default waits for the search to stall). ``["transformer"]`` is added
-when this version of hybridsr has that generator. Every run gets the same
+runs it before the search, where the default waits for the search to stall).
+``["structure"]`` asks a teacher whether the law separates or depends on a
+pair of variables through their ratio (and so on), solves the pieces and
+seeds the search with the reassembled formulas (it needs two variables or
+more: try ``--problem feynman_I_15_1``); ``["transformer"]`` decodes the data
+with the pretrained transformer. Each is added when this version of hybridsr
+has it. Every run gets the same
 time budget and stops early once a formula fits the noise-free data exactly,
 so the wall time is the time to the solution; the script prints, per run, the
 time spent guiding and searching, the picked formula, held-out R^2 and
@@ -38,11 +43,9 @@ QUICK = dict(niterations=3, populations=4, population_size=20, ncycles_per_itera
 
 
 def guidance_choices() -> list:
-    """None, ["student"], and ["transformer"] where this version has it."""
-    choices = [None, ["student"]]
-    if "transformer" in BUILTIN_GENERATORS:
-        choices.append(["transformer"])
-    return choices
+    """None, ["student"], and ["structure"] and ["transformer"] where this version has them."""
+    return [None, ["student"]] + [[name] for name in ("structure", "transformer")
+                                  if name in BUILTIN_GENERATORS]
 
 
 def tidy(expr: sympy.Expr) -> sympy.Expr:
