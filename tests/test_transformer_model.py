@@ -9,6 +9,11 @@ import sympy
 torch = pytest.importorskip("torch")
 
 from hybridsr.cli import main  # noqa: E402
+from hybridsr.datasets import get_problem  # noqa: E402
+from hybridsr.expr import sympy_to_tree  # noqa: E402
+from hybridsr.expr.traversal import node_deletions  # noqa: E402
+from hybridsr.expr.tree import Language  # noqa: E402
+from hybridsr.operators import OperatorSet  # noqa: E402
 from hybridsr.guidance import GuidanceTask, run_guidance  # noqa: E402
 from hybridsr.transformer.config import TransformerConfig  # noqa: E402
 from hybridsr.transformer.data import encode_points  # noqa: E402
@@ -149,6 +154,28 @@ def test_the_regressor_reads_data_of_any_size():
                                rtol=1e-6, atol=1e-6 * 9e12)
 
 
+def test_pruning_drops_the_spurious_term_the_model_writes_beside_hubbles_law():
+    # On Hubble's 30 noisy points the shipped model decodes the law only with a spurious
+    # term (a*D + b/D); deleting one node of its formulas gives a*D, which the selection picks.
+    problem = get_problem("hubble")
+    X, y = problem.sample(seed=0)
+    D = sympy.Symbol("D", real=True)
+    settings = dict(binary_operators=problem.binary_operators,
+                    unary_operators=problem.unary_operators, random_state=0)
+    plain = TransformerRegressor(prune=False, **settings).fit(X, y)
+    pruned = TransformerRegressor(**settings).fit(X, y)
+    assert (plain.expression_ / D).free_symbols, plain.expression_
+    assert not (pruned.expression_ / D).free_symbols, pruned.expression_
+    assert any(c.skeleton.endswith("(pruned)") for c in pruned.candidates_)
+
+
+def test_node_deletions_replace_each_operator_by_each_argument():
+    language = Language(OperatorSet.from_spec(("+", "*", "/"), ("sin",)), 1, ("x",))
+    tree = sympy_to_tree("2.5*x + sin(x)", language)
+    found = [" ".join(node.name for node in t) for t in node_deletions(tree)]
+    assert found == ["mul 2.5 x0", "sin x0", "add 2.5 sin x0", "add x0 sin x0", "add mul 2.5 x0 x0"]
+
+
 def test_the_regressor_checks_its_settings_and_inputs():
     X = np.random.default_rng(0).normal(size=(20, 4))
     with pytest.raises(ValueError, match="at most 3 variables"):
@@ -157,6 +184,8 @@ def test_the_regressor_checks_its_settings_and_inputs():
         TransformerRegressor(beam_size=0).fit(X[:, :1], X[:, 0])
     with pytest.raises(ValueError, match="model_selection"):
         TransformerRegressor(model_selection="bets").fit(X[:, :1], X[:, 0])
+    with pytest.raises(ValueError, match="prune must be True or False"):
+        TransformerRegressor(prune="yes").fit(X[:, :1], X[:, 0])
     assert TransformerRegressor(beam_size=4).get_params()["beam_size"] == 4
 
 

@@ -15,7 +15,7 @@ from deap import gp
 
 from .tree import Constant
 
-__all__ = ["reduce_tree", "is_constant", "subtree_end"]
+__all__ = ["reduce_tree", "is_constant", "subtree_end", "node_deletions"]
 
 T = TypeVar("T")
 
@@ -75,3 +75,24 @@ def subtree_end(tree: Sequence, start: int) -> int:
         open_slots += tree[i].arity - 1
         i += 1
     return i
+
+
+def node_deletions(tree: Sequence) -> list[list]:
+    """Every tree made by replacing one operator node by one of its arguments.
+
+    The exhaustive form of the search's ``delete`` mutation: ``a*x + b/x``
+    gives ``a*x``, ``b/x``, ``x + b/x``, ``a + b/x``, ``a*x + b`` and
+    ``a*x + x``. Trees come in prefix order of the deleted node, first
+    argument first; repeats are left in.
+    """
+    found = []
+    for i, node in enumerate(tree):
+        if not node.arity:
+            continue
+        end = subtree_end(tree, i)
+        start = i + 1
+        for _ in range(node.arity):
+            stop = subtree_end(tree, start)
+            found.append(list(tree[:i]) + list(tree[start:stop]) + list(tree[end:]))
+            start = stop
+    return found

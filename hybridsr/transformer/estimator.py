@@ -50,6 +50,10 @@ class TransformerRegressor(RegressorMixin, BaseEstimator):
         Constant fits per skeleton from different starting points.
     max_iterations : int, default 100
         Levenberg-Marquardt iterations of each fit.
+    prune : bool, default True
+        Also refit every one-node deletion of each decoded formula (an
+        operator replaced by one of its arguments): a small model often
+        writes the law with a spurious term, ``a*D + b/D`` for ``H0*D``.
     model_selection : {"best", "accuracy", "score"}, default "best"
         Which row of ``equations_`` predicts (see :func:`hybridsr.export.select_index`).
     weights : path, optional
@@ -76,8 +80,8 @@ class TransformerRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, *, binary_operators=MODEL_BINARY_OPERATORS, unary_operators=MODEL_UNARY_OPERATORS,
                  beam_size=32, n_samples=0, temperature=1.0, max_points=128, n_starts=3,
-                 max_iterations=100, model_selection="best", weights=None, time_limit=None,
-                 random_state=None):
+                 max_iterations=100, prune=True, model_selection="best", weights=None,
+                 time_limit=None, random_state=None):
         self.binary_operators = binary_operators
         self.unary_operators = unary_operators
         self.beam_size = beam_size
@@ -86,6 +90,7 @@ class TransformerRegressor(RegressorMixin, BaseEstimator):
         self.max_points = max_points
         self.n_starts = n_starts
         self.max_iterations = max_iterations
+        self.prune = prune
         self.model_selection = model_selection
         self.weights = weights
         self.time_limit = time_limit
@@ -102,6 +107,8 @@ class TransformerRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"n_samples must be a non-negative integer, got {self.n_samples!r}")
         if not (isinstance(self.temperature, (int, float)) and self.temperature > 0):
             raise ValueError(f"temperature must be positive, got {self.temperature!r}")
+        if not isinstance(self.prune, (bool, np.bool_)):
+            raise ValueError(f"prune must be True or False, got {self.prune!r}")
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(f"time_limit must be positive or None, got {self.time_limit!r}")
 
@@ -117,7 +124,8 @@ class TransformerRegressor(RegressorMixin, BaseEstimator):
         candidates = propose_candidates(
             model, X, y, language, Evaluator(language.operator_set), rng, beam_size=self.beam_size,
             n_samples=self.n_samples, temperature=self.temperature, max_points=self.max_points,
-            n_starts=self.n_starts, max_iterations=self.max_iterations, time_limit=self.time_limit)
+            n_starts=self.n_starts, max_iterations=self.max_iterations, time_limit=self.time_limit,
+            prune=bool(self.prune))
         self.candidates_ = candidates
         self.language_ = language
         self.variable_names_ = names

@@ -60,7 +60,7 @@ def propose_candidates(model: SRTransformer, X: np.ndarray, y: np.ndarray, langu
                        evaluator: Evaluator, rng: np.random.Generator, *, beam_size: int = 32,
                        n_samples: int = 0, temperature: float = 1.0, max_points: int = 128,
                        n_starts: int = 3, max_iterations: int = 100,
-                       time_limit: float | None = None) -> list[Candidate]:
+                       time_limit: float | None = None, prune: bool = True) -> list[Candidate]:
     """Decode skeletons for ``(X, y)``, refit their constants on all rows, and return them.
 
     The model reads at most ``max_points`` rows, drawn without replacement by
@@ -69,8 +69,10 @@ def propose_candidates(model: SRTransformer, X: np.ndarray, y: np.ndarray, langu
     inputs of size 0.1 to 10, and reads a mass in kg or a frequency in Hz as
     nothing it has seen; its formulas are written back in the raw units
     before the refit. Beam search gives ``beam_size`` skeletons and sampling
-    ``n_samples`` more (seeded from ``rng``). A constant formula (the mean)
-    is always among the candidates, so the list is never empty.
+    ``n_samples`` more (seeded from ``rng``); with ``prune`` each refitted
+    formula's one-node deletions are refitted too
+    (:func:`~hybridsr.transformer.refit.refit_sequences`). A constant formula
+    (the mean) is always among the candidates, so the list is never empty.
 
     Raises
     ------
@@ -101,7 +103,7 @@ def propose_candidates(model: SRTransformer, X: np.ndarray, y: np.ndarray, langu
     left = None if time_limit is None else max(0.0, time_limit - (time.monotonic() - start))
     candidates = refit_sequences(decoded, config, language, evaluator, data, rng, n_starts=n_starts,
                                  max_iterations=max_iterations, time_limit=left,
-                                 scales=(x_scale, y_scale))
+                                 scales=(x_scale, y_scale), prune=prune)
     mean = Individual([Constant(float(np.mean(y)))])
     candidates.append(Candidate(mean, evaluator.loss(compile_tree(mean, language), data),
                                 complexity(mean, language), -np.inf, "C"))

@@ -7,6 +7,13 @@ core's :func:`~hybridsr.constants.fit_constants` (Levenberg-Marquardt on
 the numba Jacobians) from a few starting points, and the results are ranked
 by loss and complexity: :func:`pareto_candidates` keeps those that no
 simpler candidate matches, the shape of an ``equations_`` table.
+
+A small model's skeletons are often the law with a spurious term
+(``a*D + b/D`` for Hubble's ``H0*D``, ``a*x*(b*sqrt(x) + x)`` for Kepler's
+``k*x**1.5``): each fitted skeleton's one-node deletions (an operator
+replaced by one of its arguments, :func:`~hybridsr.expr.traversal.node_deletions`)
+are refitted too, starting from its fitted constants, so the simpler law
+can reach the front and the selection.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import sympy
 from ..constants import fit_constants
 from ..evaluate.evaluator import Dataset, Evaluator
 from ..expr.sympy_convert import sympy_to_tree, tree_to_sympy
+from ..expr.traversal import node_deletions
 from ..expr.tree import Constant, Individual, Language, compile_tree, complexity, with_constants
 from .config import TransformerConfig
 from .tokenizer import TokenError, tokens_to_tree
@@ -81,8 +89,10 @@ def _to_language(tree: Individual, config: TransformerConfig, language: Language
 def refit_sequences(sequences: Sequence, config: TransformerConfig, language: Language,
                     evaluator: Evaluator, data: Dataset, rng: np.random.Generator, *,
                     n_starts: int = 3, max_iterations: int = 100,
-                    time_limit: float | None = None, scales=None) -> list[Candidate]:
-    """Fit the constants of each decoded sequence (duplicates and invalid ones dropped).
+                    time_limit: float | None = None, scales=None,
+                    prune: bool = True) -> list[Candidate]:
+    """Fit the constants of each decoded sequence (duplicates and invalid ones dropped),
+    then, with ``prune``, of each one-node deletion of those (see the module's note).
 
     Parameters
     ----------
@@ -107,11 +117,16 @@ def refit_sequences(sequences: Sequence, config: TransformerConfig, language: La
     scales : (ndarray, float), optional
         The powers of ten the model's inputs and target were divided by
         (see :func:`~hybridsr.transformer.inference.propose_candidates`).
+    prune : bool
+        Also fit every one-node deletion of each decoded formula (after all
+        decoded ones, so a time limit cuts the deletions first); a deletion
+        keeps its parent's log-probability and skeleton text, marked
+        ``(pruned)``.
 
     Returns
     -------
     list of Candidate
-        In the order of ``sequences``, without repeats of a formula.
+        In the order of ``sequences``, then the deletions, without repeats of a formula.
     """
     deadline = math.inf if time_limit is None else time.monotonic() + time_limit
     vocabulary = config.vocabulary
@@ -125,16 +140,41 @@ def refit_sequences(sequences: Sequence, config: TransformerConfig, language: La
         except TokenError:
             continue
         tree = _to_language(model_tree, config, language, rng, scales)
-        if tree is None:
+        if tree is None or _skeleton_key(tree) in seen:
             continue
-        key = str(Individual([Constant(0.0) if type(n) is Constant else n for n in tree]))
-        if key in seen:
-            continue
-        seen.add(key)
+        seen.add(_skeleton_key(tree))
         fitted, loss = _fit(tree, language, evaluator, data, rng, n_starts, max_iterations)
         candidates.append(Candidate(fitted, loss, complexity(fitted, language),
                                     decoded.log_probability, " ".join(tokens)))
+    if not prune:
+        return candidates
+    for parent in list(candidates):
+        for nodes in node_deletions(parent.tree):
+            if time.monotonic() > deadline:
+                return candidates
+            tree = _through_sympy(Individual(nodes), language)
+            if tree is None or _skeleton_key(tree) in seen:
+                continue
+            seen.add(_skeleton_key(tree))
+            fitted, loss = _fit(tree, language, evaluator, data, rng, n_starts, max_iterations)
+            candidates.append(Candidate(fitted, loss, complexity(fitted, language),
+                                        parent.log_probability, parent.skeleton + " (pruned)"))
     return candidates
+
+
+def _through_sympy(tree: Individual, language: Language) -> Individual | None:
+    """``tree`` rewritten by sympy, which merges the constants a deletion leaves side by
+    side (``a*(x*(b*sqrt(x)))`` becomes ``c*x**1.5`` written in ``language``);
+    None when it cannot be written back."""
+    try:
+        return sympy_to_tree(tree_to_sympy(tree, language), language)
+    except (ValueError, TypeError, RecursionError, ZeroDivisionError, OverflowError):
+        return None
+
+
+def _skeleton_key(tree: Individual) -> str:
+    """The tree with its constants zeroed: formulas that differ only in constants share it."""
+    return str(Individual([Constant(0.0) if type(n) is Constant else n for n in tree]))
 
 
 def _fit(tree: Individual, language: Language, evaluator: Evaluator, data: Dataset,
