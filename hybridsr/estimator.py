@@ -226,6 +226,9 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         Share of ``timeout_in_seconds`` the generators may take (20 seconds
         in all when there is no timeout); with ``guidance_start="stall"`` at
         most half the time left when they start. The search gets the rest.
+        The one-off import of torch and its optimizers (2-5 s, the first
+        time in a process) comes on top of the share, not out of it; it
+        still counts against ``timeout_in_seconds``.
     teacher : torch.nn.Module, optional
         A network you trained on this problem (maps a float tensor of shape
         (n, n_features) to the targets) for the student to distil, or the

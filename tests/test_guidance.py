@@ -106,6 +106,33 @@ def test_time_a_generator_leaves_goes_to_the_next():
     assert second.limits[0] > 9.0  # the first took almost nothing of its 5 s
 
 
+def test_preparing_a_generator_is_not_charged_to_the_time_shares():
+    import time
+
+    @dataclasses.dataclass
+    class SlowToImport(FixedGenerator):
+        limits: list = dataclasses.field(default_factory=list)
+
+        def prepare(self):
+            time.sleep(0.3)
+
+        def propose(self, task):
+            self.limits.append(task.time_limit)
+            return super().propose(task)
+
+    class CannotImport(FixedGenerator):
+        def prepare(self):
+            raise ImportError("no module named 'torch'")
+
+    slow, never = SlowToImport(("x",), name="slow"), CannotImport(("x + 2",), name="never")
+    task = GuidanceTask(np.ones((5, 1)), np.ones(5), ("x",), (), ("+",), 1.0, 0)
+    with pytest.warns(GuidanceWarning, match="no module named 'torch'"):
+        outcome = run_guidance([never, slow], task)
+    assert never.calls == 0 and "never" in outcome.failures
+    assert slow.limits[0] == pytest.approx(1.0, abs=0.05)  # the whole second, after the import
+    assert outcome.seconds["slow"] >= 0.3 and outcome.candidates == [x]
+
+
 def _data(n=60, seed=0):
     X = np.random.default_rng(seed).uniform(-3, 3, (n, 1))
     return X, 3 * np.sin(X[:, 0]) - 0.5 * X[:, 0]

@@ -141,6 +141,22 @@ def test_minibatches_and_time_limit():
     assert limited.report.stopped == "time_limit" and limited.report.epochs == 1
 
 
+def test_a_time_limit_is_spent_training_not_importing():
+    # torch imports torch._dynamo when the first optimizer is built (seconds); a fresh
+    # process shows whether that import ate a short time limit (it left one epoch).
+    import subprocess
+    import sys
+
+    script = ("import numpy as np\n"
+              "from hybridsr.neural import Teacher\n"
+              "X = np.random.default_rng(0).uniform(-2, 2, (200, 1))\n"
+              "teacher = Teacher.fit(X, np.sin(X[:, 0]), hidden=(8,), time_limit=0.5, random_state=0)\n"
+              "print(teacher.report.epochs)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) > 10
+
+
 def test_early_stopping_restores_a_finite_teacher():
     teacher, X = tiny_fit(0, max_epochs=1000, patience=2, learning_rate=0.05)
     assert teacher.report.stopped == "early_stopping" and teacher.report.epochs < 1000

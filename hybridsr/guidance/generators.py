@@ -2,7 +2,8 @@
 
 A generator is any object with a ``name`` and a method
 ``propose(task) -> list of sympy expressions`` (:class:`GuidanceTask` says
-what it gets). The built-in ones are named in :data:`BUILTIN_GENERATORS`;
+what it gets), and optionally ``prepare()``, its one-off imports (torch),
+which :func:`run_guidance` runs before the time shares are measured out. The built-in ones are named in :data:`BUILTIN_GENERATORS`;
 ``guidance=["student"]`` picks them by name, and an object of one's own can
 stand in the same list, so a new generator needs no registration.
 
@@ -75,6 +76,8 @@ class CandidateGenerator(Protocol):
 
     def propose(self, task: GuidanceTask) -> list[sympy.Expr]: ...
 
+    # Optional: ``prepare(self) -> None`` loads what propose needs (imports), untimed.
+
 
 @dataclass
 class StudentGenerator:
@@ -94,6 +97,12 @@ class StudentGenerator:
     student_options: dict = field(default_factory=dict)
     #: What the last call found (the teacher's and student's reports), for users and tests.
     last_report: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def prepare(self) -> None:
+        """Import torch and load its optimizers (seconds, once per process)."""
+        from ..neural import load_optimizers
+
+        load_optimizers()
 
     def propose(self, task: GuidanceTask) -> list[sympy.Expr]:
         from ..neural import Teacher, fit_student, units_for
@@ -163,13 +172,38 @@ class GuidanceOutcome:
 def run_guidance(generators: Sequence, task: GuidanceTask) -> GuidanceOutcome:
     """Run each generator on an equal share of the time left in ``task.time_limit`` (a
     generator that finishes early leaves its time to those after it); failures become
-    warnings."""
+    warnings.
+
+    Each generator's ``prepare()`` (its one-off imports: torch takes 2-5 s to
+    import with its optimizers) runs first and is not counted in
+    ``task.time_limit``, so a share of a few seconds is spent on the work
+    itself; ``seconds`` reports both.
+    """
     candidates, seconds, failures = [], {}, {}
-    deadline = time.monotonic() + task.time_limit
-    for index, generator in enumerate(generators):
-        name = getattr(generator, "name", type(generator).__name__)
+
+    def fail(name: str, error: Exception) -> None:
+        failures[name] = f"{type(error).__name__}: {error}"
+        warnings.warn(f"guidance {name!r} failed ({failures[name]}); the search goes on "
+                      f"without it", GuidanceWarning, stacklevel=3)
+
+    names = [getattr(generator, "name", type(generator).__name__) for generator in generators]
+    for name, generator in zip(names, generators):
         start = time.monotonic()
-        share = max(deadline - start, 0.0) / (len(generators) - index)
+        try:
+            prepare = getattr(generator, "prepare", None)
+            if callable(prepare):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    prepare()
+        except Exception as error:  # noqa: BLE001 - guidance must never sink the search
+            fail(name, error)
+        seconds[name] = time.monotonic() - start
+    ready = [index for index, name in enumerate(names) if name not in failures]
+    deadline = time.monotonic() + task.time_limit
+    for position, index in enumerate(ready):
+        name, generator = names[index], generators[index]
+        start = time.monotonic()
+        share = max(deadline - start, 0.0) / (len(ready) - position)
         try:
             own = dataclasses.replace(task, time_limit=share, seed=task.seed + index)
             with warnings.catch_warnings():
@@ -179,8 +213,6 @@ def run_guidance(generators: Sequence, task: GuidanceTask) -> GuidanceOutcome:
                 raise ValueError("it proposed no formula")
             candidates.extend(found)
         except Exception as error:  # noqa: BLE001 - guidance must never sink the search
-            failures[name] = f"{type(error).__name__}: {error}"
-            warnings.warn(f"guidance {name!r} failed ({failures[name]}); the search goes on "
-                          f"without it", GuidanceWarning, stacklevel=2)
-        seconds[name] = time.monotonic() - start
+            fail(name, error)
+        seconds[name] += time.monotonic() - start
     return GuidanceOutcome(candidates, seconds, failures)

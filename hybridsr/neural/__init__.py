@@ -11,9 +11,10 @@ at import time, so ``import hybridsr`` stays light and works without torch.
     a teacher (or fitted to data) and read out as a formula.
 """
 
-from .teacher import ACTIVATIONS, STOP_REASONS, Teacher, TeacherError, TeacherReport
+from .teacher import ACTIVATIONS, STOP_REASONS, Teacher, TeacherError, TeacherReport, load_optimizers
 
-__all__ = ["ACTIVATIONS", "STOP_REASONS", "Teacher", "TeacherError", "TeacherReport"]
+__all__ = ["ACTIVATIONS", "STOP_REASONS", "Teacher", "TeacherError", "TeacherReport",
+           "load_optimizers"]
 
 # --- the EQL student (hybridsr/neural/eql.py) -------------------------------
 # Keep this list in step with eql.__all__.

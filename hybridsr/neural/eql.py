@@ -47,6 +47,7 @@ import torch
 
 from ..operators import OPERATOR_ALIASES, resolve_operator
 from ..scaling import decade_scales
+from .teacher import load_optimizers
 
 __all__ = [
     "UNARY_UNITS",
@@ -1129,6 +1130,7 @@ def _teacher_array(teacher, method: str, shape: tuple, *args) -> np.ndarray:
 
 def _fit(X, y, opts: _Options, rng: np.random.Generator, *, teacher, n_dense: int,
          gradient_weight: float, hint_weight: float) -> EQLResult:
+    load_optimizers()  # torch's one-off import stays outside the time limit
     start = time.perf_counter()
     deadline = start + opts.time_limit if opts.time_limit is not None else math.inf
     n, d = X.shape

@@ -46,7 +46,8 @@ with warnings.catch_warnings():
     import torch
     from torch import nn
 
-__all__ = ["ACTIVATIONS", "STOP_REASONS", "Teacher", "TeacherError", "TeacherReport"]
+__all__ = ["ACTIVATIONS", "STOP_REASONS", "Teacher", "TeacherError", "TeacherReport",
+           "load_optimizers"]
 
 _ACTIVATION_MODULES = MappingProxyType({
     "silu": nn.SiLU, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU,
@@ -192,6 +193,8 @@ class Teacher:
         time_limit : float, optional
             Seconds of wall-clock time, checked after every epoch; the best
             weights so far are kept. Makes the result depend on machine speed.
+            The clock starts after torch's one-off optimizer import
+            (:func:`load_optimizers`).
         polish_seconds : float, optional
             After the AdamW phase, refine the network in float64 with
             full-batch L-BFGS (on at most 4096 training rows) for at most
@@ -217,6 +220,7 @@ class Teacher:
         TeacherError
             When the loss becomes NaN or inf.
         """
+        load_optimizers()
         start = time.perf_counter()
         X, y = _check_data(X, y, min_rows=MIN_ROWS)
         widths = _check_hidden(hidden)
@@ -615,6 +619,20 @@ def _initialise(network, generator) -> None:
 
 
 # ------------------------------------------------------------------- helpers
+
+
+def load_optimizers() -> None:
+    """Load what torch's optimizers import on first use, before any clock starts.
+
+    torch builds its first optimizer by importing ``torch._dynamo`` (about
+    2.5 s here, longer on a busy machine); inside a time limit of a few
+    seconds that import would be the whole first training phase. Later
+    calls cost microseconds.
+    """
+    with _torch_quietly():
+        weight = nn.Parameter(torch.zeros(1))
+        torch.optim.AdamW([weight], foreach=True)
+        torch.optim.LBFGS([weight])
 
 
 @contextlib.contextmanager

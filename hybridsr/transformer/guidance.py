@@ -48,6 +48,10 @@ class TransformerGenerator:
     weights: str | None = None
     last_report: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def prepare(self) -> None:
+        """Import torch and the network's modules (seconds, once per process)."""
+        from . import inference, model  # noqa: F401
+
     def propose(self, task) -> list[sympy.Expr]:
         from ..evaluate.evaluator import Evaluator
         from ..expr.sympy_convert import tree_to_sympy
