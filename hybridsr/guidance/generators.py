@@ -3,7 +3,8 @@
 A generator is any object with a ``name`` and a method
 ``propose(task) -> list of sympy expressions`` (:class:`GuidanceTask` says
 what it gets), and optionally ``prepare()``, its one-off imports (torch),
-which :func:`run_guidance` runs before the time shares are measured out. The built-in ones are named in :data:`BUILTIN_GENERATORS`;
+which :func:`run_guidance` runs before the time shares are measured out.
+The built-in ones are named in :data:`BUILTIN_GENERATORS`;
 ``guidance=["student"]`` picks them by name, and an object of one's own can
 stand in the same list, so a new generator needs no registration.
 
