@@ -262,3 +262,5 @@ def test_guidance_ablation_summary():
                                 "median_seconds": 6.0}
     assert rows["hybridsr-gp"]["on_front"] == 0 and rows["hybridsr-gp"]["median_seconds"] is None
     assert ablation.per_problem(records) == [("Hubble", ["0/1", "2/2"])]
+    with pytest.raises(SystemExit):
+        ablation.main(["--out", "unused", "--guided", "hybridsr-structur", "--report-only"])
