@@ -135,8 +135,10 @@ def fit_constants(
 
     use_lm = algorithm == "lm" and evaluator.loss_name == "mse"
     best, best_loss = start, start_loss
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
+    # np.errstate is per thread; warnings.catch_warnings is process-wide and would hide
+    # other threads' warnings (islands run in threads on a threaded Dask worker), so the
+    # compiled Levenberg-Marquardt path, which warns about nothing, does without it.
+    with np.errstate(all="ignore"):
         for attempt in range(n_restarts + 1):
             if attempt == 0:
                 x0 = start
@@ -164,8 +166,11 @@ def _least_squares(objective: _Objective, x0, data: Dataset, max_iterations: int
 
 def _bfgs(objective: _Objective, x0, max_iterations: int):
     try:
-        result = minimize(objective.loss_and_gradient, x0, jac=True, method="BFGS",
-                          options={"maxiter": max_iterations})
+        # scipy's line search warns when it gives up on a step; the fit keeps its best point.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = minimize(objective.loss_and_gradient, x0, jac=True, method="BFGS",
+                              options={"maxiter": max_iterations})
     except (ValueError, np.linalg.LinAlgError):
         return None
     return result.x if np.all(np.isfinite(result.x)) else None

@@ -69,3 +69,24 @@ def test_bad_options(full_language, full_evaluator, noisy_seed_data, rng):
     program = compile_tree(seed_expression(full_language), full_language)
     with pytest.raises(ValueError, match="unknown optimizer algorithm 'newton'"):
         fit_constants(program, full_evaluator, noisy_seed_data, rng=rng, algorithm="newton")
+
+
+def test_levenberg_marquardt_fits_leave_the_warning_filters_alone(full_language, full_evaluator,
+                                                                   noisy_seed_data, rng):
+    # Islands fit constants in threads on a threaded Dask worker; warnings.catch_warnings
+    # changes the filters of the whole process, so a fit inside it would silence another
+    # thread's warnings (the search's IslandRetryWarning went missing that way).
+    import warnings
+
+    seen = []
+
+    class Watching(Evaluator):
+        def least_squares(self, *args, **kwargs):
+            seen.append(list(warnings.filters))
+            return super().least_squares(*args, **kwargs)
+
+    evaluator = Watching(full_evaluator.operator_set)
+    program = compile_tree(seed_expression(full_language), full_language)
+    before = list(warnings.filters)
+    fit = fit_constants(program, evaluator, noisy_seed_data, rng=rng, n_restarts=2)
+    assert fit.improved and seen and all(filters == before for filters in seen)
