@@ -131,6 +131,17 @@ def refit_sequences(sequences: Sequence, config: TransformerConfig, language: La
     deadline = math.inf if time_limit is None else time.monotonic() + time_limit
     vocabulary = config.vocabulary
     candidates, seen = [], set()
+
+    def add(tree: Individual | None, log_probability: float, skeleton: str) -> None:
+        """Fit ``tree`` and keep it, unless it is unusable or a formula already fitted."""
+        key = None if tree is None else _skeleton_key(tree)
+        if key is None or key in seen:
+            return
+        seen.add(key)
+        fitted, loss = _fit(tree, language, evaluator, data, rng, n_starts, max_iterations)
+        candidates.append(Candidate(fitted, loss, complexity(fitted, language), log_probability,
+                                    skeleton))
+
     for decoded in sequences:
         if time.monotonic() > deadline:
             break
@@ -139,26 +150,16 @@ def refit_sequences(sequences: Sequence, config: TransformerConfig, language: La
             model_tree = tokens_to_tree(tokens, config.language, vocabulary)
         except TokenError:
             continue
-        tree = _to_language(model_tree, config, language, rng, scales)
-        if tree is None or _skeleton_key(tree) in seen:
-            continue
-        seen.add(_skeleton_key(tree))
-        fitted, loss = _fit(tree, language, evaluator, data, rng, n_starts, max_iterations)
-        candidates.append(Candidate(fitted, loss, complexity(fitted, language),
-                                    decoded.log_probability, " ".join(tokens)))
+        add(_to_language(model_tree, config, language, rng, scales), decoded.log_probability,
+            " ".join(tokens))
     if not prune:
         return candidates
     for parent in list(candidates):
         for nodes in node_deletions(parent.tree):
             if time.monotonic() > deadline:
                 return candidates
-            tree = _through_sympy(Individual(nodes), language)
-            if tree is None or _skeleton_key(tree) in seen:
-                continue
-            seen.add(_skeleton_key(tree))
-            fitted, loss = _fit(tree, language, evaluator, data, rng, n_starts, max_iterations)
-            candidates.append(Candidate(fitted, loss, complexity(fitted, language),
-                                        parent.log_probability, parent.skeleton + " (pruned)"))
+            add(_through_sympy(Individual(nodes), language), parent.log_probability,
+                parent.skeleton + " (pruned)")
     return candidates
 
 
