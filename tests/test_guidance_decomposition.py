@@ -98,6 +98,42 @@ def test_generator_inverts_the_target_when_that_splits_it():
     assert all(f.func == sympy.Pow and f.args[1] == -1 for f in formulas)  # 1/(...) put back
 
 
+class KineticEnergy(torch.nn.Module):
+    def forward(self, x):
+        return x[:, 0] * (x[:, 1] ** 2 + x[:, 2] ** 2 + x[:, 3] ** 2)
+
+
+def test_nested_splits_solve_each_part_on_its_own_scale():
+    # m * (u**2 + v**2 + w**2): m splits off, then u, then w from v. The last leaf is solved
+    # on the data with the others taken out, which leaves v's part only if every part
+    # taken out was fitted on the same scale as the data it is taken from.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 5, (2000, 4))
+    y = X[:, 0] * (X[:, 1] ** 2 + X[:, 2] ** 2 + X[:, 3] ** 2)
+    generator = StructureGenerator()
+    names = ("m", "u", "v", "w")
+    formulas = generator.propose(_task(X, y, 8.0, teacher=KineticEnergy(), unary=(), names=names))
+    assert generator.last_report["plans"][0].count("leaf") == 4
+    errors = [np.max(np.abs(sympy.lambdify(names, f)(*X.T) / y - 1)) for f in formulas]
+    assert min(errors) < 1e-6
+
+
+class ScaledNorm(torch.nn.Module):
+    def forward(self, x):
+        return x[:, 0] * torch.sqrt(1 + x[:, 1] ** 2 + x[:, 2] ** 2)
+
+
+def test_the_transform_that_splits_into_smaller_leaves_wins():
+    # m*sqrt(1 + a**2 + b**2) splits as m times a leaf of (a, b); its square to the end.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 5, (2000, 3))
+    y = X[:, 0] * np.sqrt(1 + X[:, 1] ** 2 + X[:, 2] ** 2)
+    generator = StructureGenerator()
+    generator.propose(_task(X, y, 2.0, teacher=ScaledNorm(), names=("m", "a", "b")))
+    assert generator.last_report["transform"] == "square"
+    assert generator.last_report["plans"][0].count("leaf") == 3
+
+
 def test_nothing_to_split_is_a_warning_not_a_failure():
     rng = np.random.default_rng(0)
     X = rng.uniform(1, 2, (200, 1))

@@ -172,6 +172,19 @@ def count_leaves(plans: list[Plan]) -> float:
     return total
 
 
+def largest_leaf(plans: list[Plan]) -> int:
+    """The most coordinates any leaf of ``plans`` has."""
+    sizes = [0]
+    for plan in plans:
+        if isinstance(plan, Leaf):
+            sizes.append(plan.view.dimension)
+        elif isinstance(plan, Split):
+            sizes += [largest_leaf(plan.first), largest_leaf(plan.second)]
+        else:
+            sizes.append(largest_leaf(plan.child))
+    return max(sizes)
+
+
 def describe(plan: Plan) -> str:
     """The plan in words, e.g. ``[leaf(m_0) * ratio(v, c) -> leaf(v/c)]``."""
     if isinstance(plan, Leaf):
@@ -252,11 +265,8 @@ class StructureGenerator:
 
         symbols = tuple(sympy.Symbol(name) for name in task.variable_names)
         rows = np.sort(rng.choice(len(X), min(len(X), _VIEW_POINTS), replace=False))
-        transform, top, found = _best_transform(root, X[rows], symbols, y, task, rng)
-        plans = [p for p in plan_structure(top, rng, binary_operators=task.binary_operators,
-                                           accept=self.accept, beam=self.beam, depth=self.max_depth,
-                                           structures=found)
-                 if not isinstance(p, Leaf)]
+        transform, plans = _best_transform(root, X[rows], symbols, y, task, rng, accept=self.accept,
+                                           beam=self.beam, depth=self.max_depth)
         self.last_report = {"teacher": teacher.report, "transform": transform.name,
                             "plans": [describe(p) for p in plans]}
         if not plans:
@@ -288,7 +298,8 @@ def _one_sign(y: np.ndarray) -> bool:
     return bool(np.all(y > 0) or np.all(y < 0))
 
 
-#: The target transforms tried; ``identity`` is preferred unless another splits clearly better.
+#: The target transforms tried; the one that splits into the smallest leaves is taken (see
+#: :func:`_best_transform`).
 TRANSFORMS = (
     Transform("identity", lambda y: y, lambda f: f, None, lambda y: True),
     # 1/y = 1/E + (1 - cos(theta))/(m c^2) splits where Compton's E' does not.
@@ -297,15 +308,23 @@ TRANSFORMS = (
     Transform("exp", np.exp, sympy.log, "log", lambda y: bool(np.ptp(y) < 50 and np.max(y) < 300)),
     Transform("square", np.square, sympy.sqrt, "sqrt", lambda y: bool(np.all(y > 0))),
 )
-# Another transform is taken over the identity only when its best score is this much lower.
+# Between transforms whose plans split the law into leaves of the same size, another is
+# taken over the identity only when its best structure scores this much lower.
 _IDENTITY_PREFERENCE = 2.0
 
 
 def _best_transform(root, points: np.ndarray, symbols: tuple, y: np.ndarray, task,
-                    rng: np.random.Generator):
-    """The transform whose view splits best, the view and its structures (best first)."""
+                    rng: np.random.Generator, *, accept: float, beam: int, depth: int):
+    """The transform whose law splits into the smallest leaves, and its plans (no bare leaf).
+
+    ``m*sqrt(a**2 + b**2)`` splits into ``m`` and a two-variable leaf, while its
+    square splits all the way down to one-variable leaves: the plan whose
+    largest leaf is smallest wins (a search's difficulty grows steeply with
+    its coordinates), then the one with less leaf work (:func:`count_leaves`),
+    then the clearer structure (lower score, the identity preferred).
+    """
     operators = set(task.binary_operators) | set(task.unary_operators)
-    best = None
+    options = []
     for transform in TRANSFORMS:
         if transform.operator is not None and transform.operator not in operators:
             continue
@@ -318,12 +337,18 @@ def _best_transform(root, points: np.ndarray, symbols: tuple, y: np.ndarray, tas
 
         view = View.of_function(function, points, symbols)
         found = find_structures(view, rng, binary_operators=task.binary_operators)
-        score = found[0].score if found else math.inf
-        if transform.name != "identity":
-            score *= _IDENTITY_PREFERENCE
-        if best is None or score < best[0]:
-            best = (score, transform, view, found)
-    return best[1:]
+        plans = [p for p in plan_structure(view, rng, binary_operators=task.binary_operators,
+                                           accept=accept, beam=beam, depth=depth, structures=found)
+                 if not isinstance(p, Leaf)]
+        if plans:
+            score = found[0].score * (1.0 if transform.name == "identity" else _IDENTITY_PREFERENCE)
+            options.append((largest_leaf(plans), count_leaves(plans), score, transform, plans))
+    if not options:
+        return TRANSFORMS[0], []
+    # Smaller leaves count only between structures that are sure (or as clear as the clearest).
+    clear = max(_SURE, min(option[2] for option in options))
+    *_, transform, plans = min((o for o in options if o[2] <= clear), key=lambda o: o[:3])
+    return transform, plans
 
 
 class _Solver:
@@ -373,13 +398,21 @@ class _Solver:
             combined = [g + h - c if additive else g * h / c for g in firsts for h in seconds]
             return _best(combined, plan.view)
         g = firsts[0]
+        # The first part was fitted to F(x_A, r_B) = g(x_A) (+ or *) h(r_B); taking it out of
+        # the data and putting F(r) back leaves F(r_A, x_B), the second view's own values, so
+        # that a split further down meets teacher-labelled parts on the same scale (without
+        # F(r), y / g is h(x_B) / h(r_B), and a nested split's parts disagree by F(r)).
+        c = plan.at_reference
+        if not additive and not (c != 0 and math.isfinite(c)):
+            c = 1.0
         with np.errstate(all="ignore"):
             known = _evaluate(g, plan.view.variables, data.X)
-            rest = data.y - known if additive else data.y / known
+            rest = data.y - known + c if additive else data.y / known * c
         keep = np.isfinite(rest) & (additive or np.abs(known) > 1e-12 * np.max(np.abs(known)))
         remainder = RealData(data.X[keep], data.Z[keep], rest[keep])
         seconds = self.union(plan.second, remainder.down(plan.second[0].view)) if keep.sum() >= 5 else []
-        return [g + h if additive else g * h for h in seconds]
+        c = sympy.Float(c)
+        return [g + h - c if additive else g * h / c for h in seconds]
 
     def _skip(self, plans: list[Plan]) -> None:
         self.weight_left -= count_leaves(plans)
