@@ -12,6 +12,7 @@ from hybridsr.expr import Language, sympy_to_tree, tree_to_sympy
 from hybridsr.gp import mutations as mut
 from hybridsr.guidance import (GuidanceWarning, candidate_trees, resolve_generators, run_guidance,
                                subexpressions)
+from hybridsr.guidance.candidates import shared_coefficients
 from hybridsr.guidance.generators import GuidanceTask
 from hybridsr.operators import OperatorSet
 
@@ -61,6 +62,33 @@ def test_candidate_trees_skip_what_the_language_cannot_write():
     assert donors and len(initial) <= 10
     initial, _ = candidate_trees([3 * sympy.sin(x0)], language, 20, n_initial=0)
     assert initial == []
+
+
+def test_coefficients_that_agree_are_shared():
+    u, v, w, m = sympy.symbols("u v w m")
+    pieces = 0.348 * m * (1.4345 * u**2 + 1.4362 * v**2 + 1.4333 * w**2 + 0.047)
+    shared = shared_coefficients(pieces)
+    assert sympy.count_ops(shared) < sympy.count_ops(pieces)
+    assert shared.has(u**2 + v**2 + w**2)
+    values = {u: 1.3, v: 2.1, w: 0.7, m: 3.0}
+    assert abs(float(shared.subs(values)) / float(pieces.subs(values)) - 1) < 2e-3
+    # Coefficients that differ by more than the tolerance, or are already equal, stay.
+    assert shared_coefficients(x + 2 * y_) == x + 2 * y_
+    assert shared_coefficients(1.0 * x + 1.5 * y_) == 1.0 * x + 1.5 * y_
+
+
+def test_candidates_too_long_as_written_come_in_their_short_form():
+    language = _language(unary=(), n_features=4)
+    x0, x1, x2, x3 = sympy.symbols("x0 x1 x2 x3")
+    pieces = 0.348 * x0 * (1.4345 * x1**2 + 1.4362 * x2**2 + 1.4333 * x3**2 + 0.047)
+    assert len(sympy_to_tree(pieces, language)) > 20
+    initial, _ = candidate_trees([pieces], language, 20, n_initial=1)
+    assert len(initial) == 1 and len(initial[0]) <= 20
+    quintic = x0**5 + x0**4 + x0**3 + x0**2 + x0  # 29 nodes expanded, 17 in Horner's form
+    initial, _ = candidate_trees([quintic], language, 20, n_initial=1)
+    values = np.linspace(-1, 1, 7)
+    written = sympy.lambdify(x0, tree_to_sympy(initial[0], language))(values)
+    assert np.allclose(written, sympy.lambdify(x0, quintic)(values), rtol=1e-12)
 
 
 def test_graft_inserts_a_donor():

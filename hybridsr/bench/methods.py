@@ -43,9 +43,11 @@ __all__ = ["METHOD_NAMES", "FitOutput", "available_methods", "fit_method", "pars
 #: ``eql`` seed 001's network alone, ``student`` the distilled student alone,
 #: ``transformer`` the pretrained SR-Transformer alone (up to 3 variables) and
 #: ``hybridsr-transformer`` the GP seeded by it, ``hybridsr-structure`` the GP seeded by
-#: the teacher's structure (separability and symmetries, :mod:`hybridsr.guidance.decomposition`).
+#: the teacher's structure (separability and symmetries, :mod:`hybridsr.guidance.decomposition`),
+#: ``hybridsr-full`` the GP seeded by the sparse basis fits (:mod:`hybridsr.guidance.sparse`)
+#: and the teacher's structure.
 METHOD_NAMES = ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn", "feyn",
-                "transformer", "hybridsr-transformer", "hybridsr-structure")
+                "transformer", "hybridsr-transformer", "hybridsr-structure", "hybridsr-full")
 # method -> (module that must import, the pip command that installs it)
 _PACKAGES = {
     "hybridsr": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
@@ -59,6 +61,7 @@ _PACKAGES = {
     "hybridsr-transformer": ("hybridsr.transformer.estimator",
                              "pip install hybridsr (torch is a dependency)"),
     "hybridsr-structure": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
+    "hybridsr-full": ("hybridsr.neural", "pip install hybridsr (torch is a dependency)"),
 }
 # hybridsr stops on its timeout; this many iterations never come first.
 _HYBRIDSR_ITERATIONS = 10**9
@@ -170,7 +173,8 @@ def fit_method(name: str, problem, X_train, y_train, *, time_budget: float = 60.
            "operon": _fit_operon, "gplearn": _fit_gplearn, "feyn": _fit_feyn,
            "transformer": _fit_transformer,
            "hybridsr-transformer": functools.partial(_fit_hybridsr, guidance=("transformer",)),
-           "hybridsr-structure": functools.partial(_fit_hybridsr, guidance=("structure",))}[name]
+           "hybridsr-structure": functools.partial(_fit_hybridsr, guidance=("structure",)),
+           "hybridsr-full": functools.partial(_fit_hybridsr, guidance=("sparse", "structure"))}[name]
     start = time.perf_counter()
     selected, front, predict, n_evals, info, *timeline = fit(problem, names, X, y,
                                                              float(time_budget), int(seed), int(n_jobs))

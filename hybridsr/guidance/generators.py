@@ -28,6 +28,7 @@ import sympy
 
 from ..transformer.guidance import TransformerGenerator  # torch only when it proposes
 from .decomposition import StructureGenerator  # torch only when it proposes
+from .sparse import SparseGenerator
 
 __all__ = ["GuidanceTask", "GuidanceOutcome", "GuidanceWarning", "CandidateGenerator",
            "StudentGenerator", "BUILTIN_GENERATORS", "resolve_generators", "run_guidance"]
@@ -130,6 +131,7 @@ class StudentGenerator:
 #: (:class:`hybridsr.transformer.TransformerGenerator`, up to three variables).
 BUILTIN_GENERATORS = MappingProxyType({"student": StudentGenerator,
                                        "structure": StructureGenerator,
+                                       "sparse": SparseGenerator,
                                        "transformer": TransformerGenerator})
 
 
