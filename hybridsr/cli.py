@@ -128,7 +128,7 @@ def _add_fit_parser(commands) -> None:
     search.add_argument("--random-state", type=int, metavar="SEED", help="seed, for reproducible runs")
     search.add_argument("--guidance", nargs="*", default=[], metavar="NAME",
                         help="candidate generators that seed the search: student, structure, "
-                             "transformer "
+                             "sparse, transformer "
                              "(default: none, plain GP)")
 
     out = fit.add_argument_group("output")

@@ -201,7 +201,9 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         variables only through their ratio (times a power), difference,
         product or sum, solves the smaller problems by short searches and
         proposes the formulas assembled from them
-        (:mod:`hybridsr.guidance.decomposition`); ``"transformer"`` decodes
+        (:mod:`hybridsr.guidance.decomposition`); ``"sparse"`` fits short
+        linear combinations of basis functions built from the operators
+        (:mod:`hybridsr.guidance.sparse`, no torch); ``"transformer"`` decodes
         the data with the pretrained SR-Transformer. An object with a
         ``propose(task)`` method (see :mod:`hybridsr.guidance`) can stand in
         the list too. None: plain GP.

@@ -71,3 +71,14 @@ def test_sparse_guided_search_recovers_a_polynomial_the_search_alone_lacks_the_t
     model.fit(X, y)
     fresh = np.linspace(-2, 2, 41)[:, None]  # beyond the data: the law, not an interpolant
     assert np.allclose(model.predict(fresh), np.polyval([1, 1, 1, 1, 1, 0], fresh[:, 0]), rtol=1e-9)
+
+
+def test_generator_fits_the_square_when_the_law_is_the_root_of_a_sum():
+    # The law of cosines: a root of three terms, a sum once squared.
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(1, 5, 200), rng.uniform(1, 5, 200), rng.uniform(0, 3, 200)])
+    y = np.sqrt(X[:, 0] ** 2 + X[:, 1] ** 2 - 2 * X[:, 0] * X[:, 1] * np.cos(X[:, 2]))
+    names = ("a", "b", "t")
+    formulas = SparseGenerator().propose(_task(X, y, names, unary=("sqrt", "cos")))
+    a, b, t = sympy.symbols(names)
+    assert formulas[0] == sympy.sqrt(a**2 + b**2 - 2 * a * b * sympy.cos(t))

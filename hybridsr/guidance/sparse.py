@@ -18,7 +18,9 @@ polynomial part alone (correlated monomials mislead the greedy choice over
 the whole basis), and each path is walked back (the term whose removal costs
 least goes first), so models of every size from 1 to ``max_terms`` terms
 are proposed, best first by the Bayesian information criterion (exact fits
-first). Coefficients within rounding of an integer or a half-integer are
+first). The same is done for ``y**2`` and ``1/y`` where the operators can
+undo them (``sqrt(x1**2 + x2**2 - 2*x1*x2*cos(theta))`` is a square root of
+a three-term sum). Coefficients within rounding of an integer or a half-integer are
 written as such; the search refits every constant on the data anyway.
 """
 
@@ -26,7 +28,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import sympy
@@ -34,7 +38,7 @@ import sympy
 __all__ = ["SparseGenerator", "basis_functions"]
 
 #: Rows the basis is evaluated on (a random subset of larger data).
-_ROWS = 1000
+_ROWS = 300
 #: Highest total degree of the monomials, by number of variables (2 beyond the table).
 _DEGREES = {1: 6, 2: 4, 3: 3}
 #: A coefficient this close (relative) to an integer or half-integer is written as one.
@@ -135,7 +139,7 @@ def _build(X, symbols, unary_operators, binary_operators, max_features) -> _Basi
 
 
 def _stepwise(F: np.ndarray, y: np.ndarray, candidates: np.ndarray, max_terms: int,
-              width: int) -> list[list[int]]:
+              width: int, deadline: float = math.inf) -> list[list[int]]:
     """Forward stepwise selection with a beam over the columns ``candidates``.
 
     Each model of the beam is extended by every candidate at once: with the
@@ -144,7 +148,8 @@ def _stepwise(F: np.ndarray, y: np.ndarray, candidates: np.ndarray, max_terms: i
     of ``f`` the model does not span, ``r`` its residual). The ``width``
     best models of each size go on (of two terms, the best of every pair:
     ``sin(x1) + sin(x2**2)`` is no single term's best partner); the best ones
-    of every size are returned, stopping at the first size that fits exactly.
+    of every size are returned, stopping at the first size that fits exactly
+    (or at ``deadline``, a ``time.monotonic()`` reading).
     """
     centred = F[:, candidates] - F[:, candidates].mean(axis=0)
     target = y - y.mean()
@@ -157,22 +162,23 @@ def _stepwise(F: np.ndarray, y: np.ndarray, candidates: np.ndarray, max_terms: i
             if model:
                 Q = np.linalg.qr(centred[:, list(model)])[0]
                 residual = target - Q @ (Q.T @ target)
-                perpendicular = centred - Q @ (Q.T @ centred)
+                # |f_perp|**2 = |f|**2 - |Q'f|**2, and f_perp . r = f . r (r is orthogonal to Q).
+                length = lengths - np.sum((Q.T @ centred) ** 2, axis=0)
             else:
-                residual, perpendicular = target, centred
-            length = np.sum(perpendicular ** 2, axis=0)
+                residual, length = target, lengths
             with np.errstate(all="ignore"):
-                gain = np.where(length > 1e-10 * lengths, (perpendicular.T @ residual) ** 2 / length, 0.0)
+                gain = np.where(length > 1e-10 * lengths, (centred.T @ residual) ** 2 / length, 0.0)
             gain[list(model)] = 0.0
             error = float(residual @ residual)
-            for column in np.argsort(-gain, kind="stable")[:width]:
+            best = np.argpartition(-gain, width - 1)[:width] if width < len(gain) else np.arange(len(gain))
+            for column in best:
                 key = tuple(sorted((*model, int(column))))
                 pool[key] = min(pool.get(key, math.inf), error - float(gain[column]))
         if size == 2:
             pool.update(_best_pairs(centred, target, width))
         beam = sorted(pool, key=lambda key: (pool[key], key))[:width]
         chosen += [[int(candidates[k]) for k in model] for model in beam[:2]]
-        if pool[beam[0]] <= (_EXACT ** 2) * total:
+        if pool[beam[0]] <= (_EXACT ** 2) * total or time.monotonic() > deadline:
             break
     return chosen
 
@@ -231,6 +237,28 @@ def _number(value: float, scale: float) -> sympy.Expr:
     return sympy.Float(value, 15)
 
 
+@dataclass(frozen=True)
+class _Transform:
+    """A change of the target in which the law may be a short sum: fitted as ``forward(y)``,
+    proposed as ``inverse(sum)`` (needs ``operator``), predicted as ``backward(fit)``."""
+
+    operator: str
+    forward: Callable[[np.ndarray], np.ndarray]
+    backward: Callable[[np.ndarray], np.ndarray]
+    inverse: Callable[[sympy.Expr], sympy.Expr]
+    applies: Callable[[np.ndarray], bool]
+
+
+_TRANSFORMS = (
+    _Transform("+", lambda y: y, lambda f: f, lambda f: f, lambda y: True),
+    # x1**2 + x2**2 - 2*x1*x2*cos(theta) is a sum; its square root is not.
+    _Transform("sqrt", np.square, np.sqrt, sympy.sqrt, lambda y: bool(np.all(y > 0))),
+    # 1/(1/R1 + 1/R2) and its kind.
+    _Transform("/", lambda y: 1.0 / y, lambda f: 1.0 / f, lambda f: 1 / f,
+               lambda y: bool(np.all(y > 0) or np.all(y < 0))),
+)
+
+
 @dataclass
 class SparseGenerator:
     """Propose short linear combinations of basis functions (see the module's docstring).
@@ -241,14 +269,14 @@ class SparseGenerator:
         Terms of the largest model (besides the intercept).
     max_features : int, default 4000
         Basis functions at most.
-    beam_width : int, default 10
+    beam_width : int, default 30
         Models of each size kept by the stepwise selection.
     """
 
     name: str = "sparse"
     max_terms: int = 8
     max_features: int = 4000
-    beam_width: int = 10
+    beam_width: int = 30
     #: What the last call found (basis size, models proposed), for users and tests.
     last_report: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -267,30 +295,54 @@ class SparseGenerator:
         F = basis.columns
         if F.shape[1] == 0:
             raise ValueError("no basis function is finite on the data")
-        models: dict[tuple, None] = {}
-        everything = np.arange(F.shape[1])
-        for candidates in (everything, np.flatnonzero(basis.polynomial)):
-            if len(candidates) == 0:
-                continue
-            path = _stepwise(F, y, candidates, self.max_terms, self.beam_width)
-            for chosen in path + _backward(F, y, path[-1]):
-                models[tuple(sorted(chosen))] = None
+        deadline = time.monotonic() + task.time_limit
+        operators = set(task.unary_operators) | set(task.binary_operators)
         scale = float(np.max(np.abs(y))) or 1.0
         floor = (_EXACT ** 2) * (float(np.var(y)) or 1.0)
-        ranked = []
-        for chosen in models:
-            coefficients, prediction = _fit(F, y, list(chosen))
-            terms = [_number(coefficients[0], scale)]
-            terms += [_number(c, scale) * basis.expressions[k]
-                      for c, k in zip(coefficients[1:], chosen)]
-            formula = sympy.Add(*terms)
-            if formula.is_number or not all(math.isfinite(c) for c in coefficients):
+        # The criterion of an exact fit of a full-size model: nothing scores below it.
+        exact = len(y) * math.log(floor) + self.max_terms * math.log(len(y))
+        ranked, seen = [], set()
+        for transform in _TRANSFORMS:
+            if not (transform.operator in operators and transform.applies(y)):
                 continue
-            # Bayesian information criterion: exact models first, then the best trade-offs
-            # between error and terms (the search takes only its first few proposals whole).
-            error = max(float(np.mean((y - prediction) ** 2)), floor)
-            ranked.append((len(y) * math.log(error) + len(chosen) * math.log(len(y)), formula))
-        ranked.sort(key=lambda item: item[0])
-        formulas = [formula for _, formula in ranked]
+            if time.monotonic() > deadline or (ranked and min(ranked)[0] <= exact):
+                break  # out of time, or an exact fit already found
+            with np.errstate(all="ignore"):
+                target = transform.forward(y)
+            models: dict[tuple, None] = {}
+            for candidates in (np.arange(F.shape[1]), np.flatnonzero(basis.polynomial)):
+                if len(candidates) == 0:
+                    continue
+                path = _stepwise(F, target, candidates, self.max_terms, self.beam_width, deadline)
+                for chosen in path + _backward(F, target, path[-1]):
+                    models[tuple(sorted(chosen))] = None
+            target_scale = float(np.max(np.abs(target))) or 1.0
+            for chosen in models:
+                coefficients, fitted = _fit(F, target, list(chosen))
+                if not all(math.isfinite(c) for c in coefficients):
+                    continue
+                terms = [_number(coefficients[0], target_scale)]
+                terms += [_number(c, target_scale) * basis.expressions[k]
+                          for c, k in zip(coefficients[1:], chosen)]
+                combination = sympy.Add(*terms)
+                if combination.is_number:
+                    continue
+                formula = transform.inverse(combination)
+                if formula in seen:
+                    continue
+                seen.add(formula)
+                with np.errstate(all="ignore"):
+                    prediction = transform.backward(fitted)
+                error = float(np.mean((y - prediction) ** 2))
+                if not math.isfinite(error):
+                    continue
+                # Bayesian information criterion on the data's scale: exact models first, then
+                # the best trade-offs between error and terms (the search takes only its first
+                # few proposals whole).
+                error = max(error, floor)
+                ranked.append((len(y) * math.log(error) + len(chosen) * math.log(len(y)),
+                               str(formula), formula))
+        ranked.sort(key=lambda item: item[:2])
+        formulas = [formula for *_, formula in ranked]
         self.last_report = {"basis": F.shape[1], "models": len(formulas)}
         return formulas
