@@ -324,7 +324,7 @@ def _best_transform(root, points: np.ndarray, symbols: tuple, y: np.ndarray, tas
     then the clearer structure (lower score, the identity preferred).
     """
     operators = set(task.binary_operators) | set(task.unary_operators)
-    options = []
+    tested = []
     for transform in TRANSFORMS:
         if transform.operator is not None and transform.operator not in operators:
             continue
@@ -336,18 +336,28 @@ def _best_transform(root, points: np.ndarray, symbols: tuple, y: np.ndarray, tas
                 return forward(root(P))
 
         view = View.of_function(function, points, symbols)
-        found = find_structures(view, rng, binary_operators=task.binary_operators)
+        found = [h for h in find_structures(view, rng, binary_operators=task.binary_operators)
+                 if h.score <= accept]
+        if found:
+            preference = 1.0 if transform.name == "identity" else _IDENTITY_PREFERENCE
+            tested.append((found[0].score * preference, transform, view, found))
+    if not tested:
+        return TRANSFORMS[0], []
+    # Smaller leaves count only between structures that are sure (or as clear as the clearest);
+    # only those are planned (planning recurses through the tests, seconds on five variables).
+    clear = max(_SURE, min(score for score, *_ in tested))
+    options = []
+    for score, transform, view, found in tested:
+        if score > clear:
+            continue
         plans = [p for p in plan_structure(view, rng, binary_operators=task.binary_operators,
                                            accept=accept, beam=beam, depth=depth, structures=found)
                  if not isinstance(p, Leaf)]
         if plans:
-            score = found[0].score * (1.0 if transform.name == "identity" else _IDENTITY_PREFERENCE)
             options.append((largest_leaf(plans), count_leaves(plans), score, transform, plans))
     if not options:
         return TRANSFORMS[0], []
-    # Smaller leaves count only between structures that are sure (or as clear as the clearest).
-    clear = max(_SURE, min(option[2] for option in options))
-    *_, transform, plans = min((o for o in options if o[2] <= clear), key=lambda o: o[:3])
+    *_, transform, plans = min(options, key=lambda o: o[:3])
     return transform, plans
 
 
