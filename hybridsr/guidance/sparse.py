@@ -51,7 +51,7 @@ _EXACT = 1e-12
 class _Basis:
     expressions: list
     columns: np.ndarray  # (rows, features)
-    polynomial: np.ndarray  # bool mask of the monomials and negative powers
+    polynomial: np.ndarray  # bool mask of the monomials and their ratios
 
 
 def basis_functions(X: np.ndarray, symbols: tuple, unary_operators, binary_operators,
@@ -102,12 +102,12 @@ def _build(X, symbols, unary_operators, binary_operators, max_features) -> _Basi
         for degree in range(1, top + 1):
             for powers in itertools.combinations_with_replacement(range(d), degree):
                 expression = sympy.Mul(*(symbols[i] for i in powers))
-                add(expression, np.prod(X[:, list(powers)], axis=1), "polynomial", degree <= 2)
+                add(expression, np.prod(X[:, list(powers)], axis=1), "monomial", degree <= 2)
         if can_divide:
             for i in range(d):
                 if np.all(X[:, i] > 0) or np.all(X[:, i] < 0):
                     for power in ((1, 2) if can_multiply else (1,)):
-                        add(symbols[i] ** -power, X[:, i] ** -float(power), "polynomial", True)
+                        add(symbols[i] ** -power, X[:, i] ** -float(power), "inverse", True)
         atoms = [(symbols[i], X[:, i]) for i in range(d)]
         if can_multiply:
             atoms += [(symbols[i] ** 2, X[:, i] ** 2) for i in range(d)]
@@ -129,13 +129,16 @@ def _build(X, symbols, unary_operators, binary_operators, max_features) -> _Basi
             # powers, the simplest first (products are added while there is room).
             factors.sort(key=lambda k: sympy.count_ops(expressions[k]))
             for a, b in itertools.combinations_with_replacement(factors, 2):
-                if kinds[a] == kinds[b] == "polynomial":
+                if kinds[a] == kinds[b] == "monomial":
                     continue  # already a monomial of the table (or beyond its degree)
-                if not add(expressions[a] * expressions[b], columns[a] * columns[b], "product") \
+                kind = "ratio" if {kinds[a], kinds[b]} <= {"monomial", "inverse"} else "product"
+                if not add(expressions[a] * expressions[b], columns[a] * columns[b], kind) \
                         and len(expressions) >= max_features:
                     break
     matrix = np.column_stack(columns) if columns else np.empty((n, 0))
-    return _Basis(expressions, matrix, np.array([k == "polynomial" for k in kinds], dtype=bool))
+    # Ratios of monomials (x1/x2, 1/x1**2) belong to the polynomial path too.
+    return _Basis(expressions, matrix,
+                  np.array([k in ("monomial", "inverse", "ratio") for k in kinds], dtype=bool))
 
 
 def _stepwise(F: np.ndarray, y: np.ndarray, candidates: np.ndarray, max_terms: int,
