@@ -17,8 +17,8 @@ coefficient by least squares), once over the whole basis and once over the
 polynomial part alone (correlated monomials mislead the greedy choice over
 the whole basis), and each path is walked back (the term whose removal costs
 least goes first), so models of every size from 1 to ``max_terms`` terms
-are proposed, best first by the Bayesian information criterion (exact fits
-first). The same is done for ``y**2`` and ``1/y`` where the operators can
+are proposed, best first by the extended Bayesian information criterion
+(exact fits first). The same is done for ``y**2`` and ``1/y`` where the operators can
 undo them (``sqrt(x1**2 + x2**2 - 2*x1*x2*cos(theta))`` is a square root of
 a three-term sum). Coefficients within rounding of an integer or a half-integer are
 written as such; the search refits every constant on the data anyway.
@@ -80,7 +80,7 @@ def _build(X, symbols, unary_operators, binary_operators, max_features) -> _Basi
         if len(expressions) >= max_features:
             return False
         column = np.asarray(column, dtype=float)
-        if column.shape != (n,) or not np.all(np.isfinite(column)):
+        if column.shape != (n,) or not np.all(np.abs(column) < 1e100):  # finite, squares too
             return False
         spread = float(np.std(column))
         if not spread > 1e-12 * (1.0 + float(np.max(np.abs(column)))):
@@ -240,6 +240,19 @@ def _number(value: float, scale: float) -> sympy.Expr:
     return sympy.Float(value, 15)
 
 
+def _criterion(error: float, floor: float, rows: int, terms: int, features: int) -> float:
+    """The extended Bayesian information criterion (Chen & Chen 2008) of a model of
+    ``terms`` of ``features`` basis functions with mean squared ``error`` on ``rows``.
+
+    The plain BIC lets a model chosen from thousands fit the noise of 30 rows
+    (Hubble's law came out as a degree-6 polynomial); the extra term charges
+    for the number of models of that size there were to choose from. Errors
+    below ``floor`` (rounding) count as ``floor``: exact models rank first.
+    """
+    choices = math.lgamma(features + 1) - math.lgamma(terms + 1) - math.lgamma(features - terms + 1)
+    return rows * math.log(max(error, floor)) + terms * math.log(rows) + 2.0 * choices
+
+
 @dataclass(frozen=True)
 class _Transform:
     """A change of the target in which the law may be a short sum: fitted as ``forward(y)``,
@@ -295,15 +308,18 @@ class SparseGenerator:
         symbols = tuple(sympy.Symbol(name) for name in task.variable_names)
         basis = _build(X, symbols, tuple(task.unary_operators), tuple(task.binary_operators),
                        self.max_features)
-        F = basis.columns
-        if F.shape[1] == 0:
+        if basis.columns.shape[1] == 0:
             raise ValueError("no basis function is finite on the data")
+        # Columns of unit spread: masses of 1e24 kg and their squares side by side would
+        # overflow the Gram matrix and leave least squares ill-conditioned.
+        spread = basis.columns.std(axis=0)
+        F = basis.columns / spread
         deadline = time.monotonic() + task.time_limit
         operators = set(task.unary_operators) | set(task.binary_operators)
         scale = float(np.max(np.abs(y))) or 1.0
         floor = (_EXACT ** 2) * (float(np.var(y)) or 1.0)
         # The criterion of an exact fit of a full-size model: nothing scores below it.
-        exact = len(y) * math.log(floor) + self.max_terms * math.log(len(y))
+        exact = _criterion(0.0, floor, len(y), self.max_terms, F.shape[1])
         ranked, seen = [], set()
         for transform in _TRANSFORMS:
             if not (transform.operator in operators and transform.applies(y)):
@@ -325,7 +341,7 @@ class SparseGenerator:
                 if not all(math.isfinite(c) for c in coefficients):
                     continue
                 terms = [_number(coefficients[0], target_scale)]
-                terms += [_number(c, target_scale) * basis.expressions[k]
+                terms += [_number(c / spread[k], target_scale / spread[k]) * basis.expressions[k]
                           for c, k in zip(coefficients[1:], chosen)]
                 combination = sympy.Add(*terms)
                 if combination.is_number:
@@ -339,11 +355,7 @@ class SparseGenerator:
                 error = float(np.mean((y - prediction) ** 2))
                 if not math.isfinite(error):
                     continue
-                # Bayesian information criterion on the data's scale: exact models first, then
-                # the best trade-offs between error and terms (the search takes only its first
-                # few proposals whole).
-                error = max(error, floor)
-                ranked.append((len(y) * math.log(error) + len(chosen) * math.log(len(y)),
+                ranked.append((_criterion(error, floor, len(y), len(chosen), F.shape[1]),
                                str(formula), formula))
         ranked.sort(key=lambda item: item[:2])
         formulas = [formula for *_, formula in ranked]
