@@ -413,8 +413,8 @@ class _Solver:
         # that a split further down meets teacher-labelled parts on the same scale (without
         # F(r), y / g is h(x_B) / h(r_B), and a nested split's parts disagree by F(r)).
         c = plan.at_reference
-        if not additive and not (c != 0 and math.isfinite(c)):
-            c = 1.0
+        if not math.isfinite(c) or (c == 0 and not additive):
+            c = 0.0 if additive else 1.0  # the teacher gave no usable F(r): scale left as it is
         with np.errstate(all="ignore"):
             known = _evaluate(g, plan.view.variables, data.X)
             rest = data.y - known + c if additive else data.y / known * c
