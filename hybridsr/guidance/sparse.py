@@ -9,19 +9,23 @@ differences (``sin(x2**2)``, ``cos(theta1 - theta2)``), and pairwise products
 of those. Choosing the few terms is a linear problem, solved in milliseconds
 where a tree search needs a dozen lucky mutations to assemble a degree-6
 polynomial: Nguyen-4's ``x**6 + x**5 + x**4 + x**3 + x**2 + x`` is found
-exactly in the first second.
+exactly in a fraction of a second.
 
-The terms are chosen greedily (orthogonal matching pursuit: each step adds
-the basis function most correlated with what is left, then refits every
-coefficient by least squares), once over the whole basis and once over the
-polynomial part alone (correlated monomials mislead the greedy choice over
-the whole basis), and each path is walked back (the term whose removal costs
-least goes first), so models of every size from 1 to ``max_terms`` terms
-are proposed, best first by the extended Bayesian information criterion
-(exact fits first). The same is done for ``y**2`` and ``1/y`` where the operators can
-undo them (``sqrt(x1**2 + x2**2 - 2*x1*x2*cos(theta))`` is a square root of
-a three-term sum). Coefficients within rounding of an integer or a half-integer are
-written as such; the search refits every constant on the data anyway.
+The terms are chosen by forward stepwise selection with a beam (each model
+of the beam is extended by every basis function at once, scored exactly from
+the model's orthogonalised columns; the 30 best models of each size go on,
+and at two terms every pair is scored from the Gram matrix, since
+``sin(x1) + sin(x2**2)`` is no single term's best partner), once over the
+whole basis and once over its polynomial part alone (correlated monomials
+mislead the choice over the whole basis); each path is then walked back
+(the term whose removal costs least goes first), so models of every size
+from 1 to ``max_terms`` terms are proposed, best first by the extended
+Bayesian information criterion (exact fits first). The same is done for
+``y**2`` and ``1/y`` where the operators can undo them
+(``sqrt(x1**2 + x2**2 - 2*x1*x2*cos(theta))`` is the square root of a
+three-term sum). Coefficients within rounding of an integer or a
+half-integer are written as such; the search refits every constant on the
+data anyway.
 """
 
 from __future__ import annotations
