@@ -118,6 +118,13 @@ def test_run_guidance_turns_failures_into_warnings():
     assert outcome.candidates == [x + 1] and "broken" in outcome.failures
 
 
+def test_candidates_of_several_generators_come_round_robin():
+    task = GuidanceTask(np.ones((5, 1)), np.ones(5), ("x",), (), ("+", "*"), 1.0, 0)
+    many, few = FixedGenerator(("x", "x + 1", "x + 2", "x + 3")), FixedGenerator(("2*x",), "few")
+    outcome = run_guidance([many, few], task)
+    assert outcome.candidates == [x, 2 * x, x + 1, x + 2, x + 3]
+
+
 def test_time_a_generator_leaves_goes_to_the_next():
     @dataclasses.dataclass
     class Recording(FixedGenerator):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -175,14 +176,15 @@ class GuidanceOutcome:
 def run_guidance(generators: Sequence, task: GuidanceTask) -> GuidanceOutcome:
     """Run each generator on an equal share of the time left in ``task.time_limit`` (a
     generator that finishes early leaves its time to those after it); failures become
-    warnings.
+    warnings. The candidates come round robin: every generator's first, then every
+    generator's second, and so on.
 
     Each generator's ``prepare()`` (its one-off imports: torch takes 2-5 s to
     import with its optimizers) runs first and is not counted in
     ``task.time_limit``, so a share of a few seconds is spent on the work
     itself; ``seconds`` reports both.
     """
-    candidates, seconds, failures = [], {}, {}
+    proposals, seconds, failures = [], {}, {}
 
     def fail(name: str, error: Exception) -> None:
         failures[name] = f"{type(error).__name__}: {error}"
@@ -214,8 +216,11 @@ def run_guidance(generators: Sequence, task: GuidanceTask) -> GuidanceOutcome:
                 found = [sympy.sympify(c) for c in generator.propose(own)]
             if not found:
                 raise ValueError("it proposed no formula")
-            candidates.extend(found)
+            proposals.append(found)
         except Exception as error:  # noqa: BLE001 - guidance must never sink the search
             fail(name, error)
         seconds[name] += time.monotonic() - start
+    # Round robin, each generator's best first: the search seeds only a share of its
+    # populations, and the first generator's long list must not crowd out the others.
+    candidates = [c for group in itertools.zip_longest(*proposals) for c in group if c is not None]
     return GuidanceOutcome(candidates, seconds, failures)

@@ -291,12 +291,15 @@ class SparseGenerator:
         Basis functions at most.
     beam_width : int, default 30
         Models of each size kept by the stepwise selection.
+    max_proposals : int, default 24
+        Models proposed at most (the best by the criterion).
     """
 
     name: str = "sparse"
     max_terms: int = 8
     max_features: int = 4000
     beam_width: int = 30
+    max_proposals: int = 24
     #: What the last call found (basis size, models proposed), for users and tests.
     last_report: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -362,6 +365,6 @@ class SparseGenerator:
                 ranked.append((_criterion(error, floor, len(y), len(chosen), F.shape[1]),
                                str(formula), formula))
         ranked.sort(key=lambda item: item[:2])
-        formulas = [formula for *_, formula in ranked]
+        formulas = [formula for *_, formula in ranked[:self.max_proposals]]
         self.last_report = {"basis": F.shape[1], "models": len(formulas)}
         return formulas
