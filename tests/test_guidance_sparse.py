@@ -82,3 +82,8 @@ def test_generator_fits_the_square_when_the_law_is_the_root_of_a_sum():
     formulas = SparseGenerator().propose(_task(X, y, names, unary=("sqrt", "cos")))
     a, b, t = sympy.symbols(names)
     assert formulas[0] == sympy.sqrt(a**2 + b**2 - 2 * a * b * sympy.cos(t))
+
+
+def test_nonsense_options_are_refused():
+    with pytest.raises(ValueError, match="max_terms"):
+        SparseGenerator(max_terms=0)

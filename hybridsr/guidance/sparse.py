@@ -303,6 +303,12 @@ class SparseGenerator:
     #: What the last call found (basis size, models proposed), for users and tests.
     last_report: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self):
+        for name in ("max_terms", "max_features", "beam_width", "max_proposals"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"SparseGenerator({name}={value!r}): must be an integer >= 1")
+
     def propose(self, task) -> list[sympy.Expr]:
         if not ({"+", "-"} & set(task.binary_operators) and "*" in task.binary_operators):
             raise ValueError("a linear combination needs '*' and '+' (or '-') among the operators")
