@@ -170,7 +170,7 @@ def formula_values(text: str, problem: Problem, X) -> np.ndarray:
 
 
 @pytest.mark.parametrize("method", ["hybridsr-gp", "hybridsr", "hybridsr-transformer",
-                                    "hybridsr-structure"])
+                                    "hybridsr-structure", "hybridsr-full"])
 def test_hybridsr_smoke_fit(method):
     X, y = TINY.sample(seed=0)
     out = fit_method(method, TINY, X, y, time_budget=3, seed=0)
@@ -260,4 +260,5 @@ def test_feyn_smoke_fit():
 
 def test_method_names():
     assert METHOD_NAMES == ("hybridsr", "hybridsr-gp", "eql", "student", "operon", "gplearn",
-                            "feyn", "transformer", "hybridsr-transformer", "hybridsr-structure")
+                            "feyn", "transformer", "hybridsr-transformer", "hybridsr-structure",
+                            "hybridsr-full")
