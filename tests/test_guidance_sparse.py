@@ -87,3 +87,11 @@ def test_generator_fits_the_square_when_the_law_is_the_root_of_a_sum():
 def test_nonsense_options_are_refused():
     with pytest.raises(ValueError, match="max_terms"):
         SparseGenerator(max_terms=0)
+
+
+def test_a_basis_smaller_than_the_largest_model_still_ranks_its_models():
+    # With only + and * on one variable the basis is six monomials, fewer than max_terms.
+    X = np.random.default_rng(0).uniform(-1, 1, (30, 1))
+    y = X[:, 0] ** 3 + X[:, 0]
+    formulas = SparseGenerator().propose(_task(X, y, ("x",), unary=(), binary=("+", "*")))
+    assert formulas[0] == sympy.sympify("x**3 + x")

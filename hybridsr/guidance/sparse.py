@@ -332,7 +332,7 @@ class SparseGenerator:
         scale = float(np.max(np.abs(y))) or 1.0
         floor = (_EXACT ** 2) * (float(np.var(y)) or 1.0)
         # The criterion of an exact fit of a full-size model: nothing scores below it.
-        exact = _criterion(0.0, floor, len(y), self.max_terms, F.shape[1])
+        exact = _criterion(0.0, floor, len(y), min(self.max_terms, F.shape[1]), F.shape[1])
         ranked, seen = [], set()
         for transform in _TRANSFORMS:
             if not (transform.operator in operators and transform.applies(y)):
