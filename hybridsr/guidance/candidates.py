@@ -129,9 +129,10 @@ def _forms(candidates: Iterable[sympy.Expr]) -> list[sympy.Expr]:
         try:
             shared = shared_coefficients(candidate)
             out[shared] = None
-            if candidate.free_symbols and candidate.is_polynomial() and len(sympy.Add.make_args(
-                    sympy.expand(candidate))) >= 3:
-                out[sympy.horner(sympy.expand(candidate))] = None
+            if candidate.free_symbols and candidate.is_polynomial():
+                expanded = sympy.expand(candidate)
+                if len(sympy.Add.make_args(expanded)) >= 3:
+                    out[sympy.horner(expanded)] = None
         except (TypeError, ValueError, RecursionError, sympy.PolynomialError):
             pass  # a form sympy cannot take apart is proposed as it came
         out[candidate] = None

@@ -228,7 +228,7 @@ def _backward(F: np.ndarray, y: np.ndarray, chosen: list[int]) -> list[list[int]
     while len(current) > 1:
         errors = [float(np.sum((y - _fit(F, y, current[:k] + current[k + 1:])[1]) ** 2))
                   for k in range(len(current))]
-        current = current[:int(np.argmin(errors))] + current[int(np.argmin(errors)) + 1:]
+        del current[int(np.argmin(errors))]
         out.append(list(current))
     return out
 
