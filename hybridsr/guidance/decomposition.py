@@ -6,7 +6,7 @@ AI Feynman's recipe (Udrescu & Tegmark 2020) in the hybrid's terms:
    polished by L-BFGS: the tests below need a relative error near 1e-3), or
    the user's network is taken as it is;
 2. :func:`~hybridsr.guidance.structure.find_structures` asks it whether the
-   law, or ``1/y``, ``exp(y)`` or ``y**2`` (:data:`TRANSFORMS`), is
+   law, or ``1/y``, ``exp(y)`` or ``y**2`` (:data:`~hybridsr.guidance.transforms.TRANSFORMS`), is
    additively or multiplicatively separable, or depends on a pair of
    variables only through their ratio (times a power of one of them),
    difference, product or sum; each structure found makes smaller problems
@@ -33,13 +33,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import sympy
 
 from ..scaling import decade_scales
 from .structure import SEPARATIONS, Hypothesis, Support, View, find_structures
+from .transforms import TRANSFORMS, usable_transforms
 
 __all__ = ["Leaf", "Split", "Merge", "Plan", "StructureGenerator", "plan_structure"]
 
@@ -281,33 +281,6 @@ class StructureGenerator:
         return formulas
 
 
-@dataclass(frozen=True)
-class Transform:
-    """A change of the target under which the law may split (AI Feynman's transformations):
-    the structure is sought in ``forward(y)`` and the formulas found for it are put back
-    as ``inverse(F)``, which needs ``operator`` in the search's operators."""
-
-    name: str
-    forward: Callable[[np.ndarray], np.ndarray]
-    inverse: Callable[[sympy.Expr], sympy.Expr]
-    operator: str | None
-    applies: Callable[[np.ndarray], bool]
-
-
-def _one_sign(y: np.ndarray) -> bool:
-    return bool(np.all(y > 0) or np.all(y < 0))
-
-
-#: The target transforms tried; the one that splits into the smallest leaves is taken (see
-#: :func:`_best_transform`).
-TRANSFORMS = (
-    Transform("identity", lambda y: y, lambda f: f, None, lambda y: True),
-    # 1/y = 1/E + (1 - cos(theta))/(m c^2) splits where Compton's E' does not.
-    Transform("inverse", lambda y: 1.0 / y, lambda f: 1 / f, "/", _one_sign),
-    # exp(-log(lambda)) = R (1/n1^2 - 1/n2^2): a logarithm of a sum splits after exp.
-    Transform("exp", np.exp, sympy.log, "log", lambda y: bool(np.ptp(y) < 50 and np.max(y) < 300)),
-    Transform("square", np.square, sympy.sqrt, "sqrt", lambda y: bool(np.all(y > 0))),
-)
 # Between transforms whose plans split the law into leaves of the same size, another is
 # taken over the identity only when its best structure scores this much lower.
 _IDENTITY_PREFERENCE = 2.0
@@ -323,13 +296,8 @@ def _best_transform(root, points: np.ndarray, symbols: tuple, y: np.ndarray, tas
     its coordinates), then the one with less leaf work (:func:`count_leaves`),
     then the clearer structure (lower score, the identity preferred).
     """
-    operators = set(task.binary_operators) | set(task.unary_operators)
     tested = []
-    for transform in TRANSFORMS:
-        if transform.operator is not None and transform.operator not in operators:
-            continue
-        if not transform.applies(y):
-            continue
+    for transform in usable_transforms(y, (*task.binary_operators, *task.unary_operators)):
 
         def function(P, forward=transform.forward):
             with np.errstate(all="ignore"):

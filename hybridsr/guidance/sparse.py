@@ -34,10 +34,11 @@ import itertools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import sympy
+
+from .transforms import usable_transforms
 
 __all__ = ["SparseGenerator", "basis_functions"]
 
@@ -257,26 +258,8 @@ def _criterion(error: float, floor: float, rows: int, terms: int, features: int)
     return rows * math.log(max(error, floor)) + terms * math.log(rows) + 2.0 * choices
 
 
-@dataclass(frozen=True)
-class _Transform:
-    """A change of the target in which the law may be a short sum: fitted as ``forward(y)``,
-    proposed as ``inverse(sum)`` (needs ``operator``), predicted as ``backward(fit)``."""
-
-    operator: str
-    forward: Callable[[np.ndarray], np.ndarray]
-    backward: Callable[[np.ndarray], np.ndarray]
-    inverse: Callable[[sympy.Expr], sympy.Expr]
-    applies: Callable[[np.ndarray], bool]
-
-
-_TRANSFORMS = (
-    _Transform("+", lambda y: y, lambda f: f, lambda f: f, lambda y: True),
-    # x1**2 + x2**2 - 2*x1*x2*cos(theta) is a sum; its square root is not.
-    _Transform("sqrt", np.square, np.sqrt, sympy.sqrt, lambda y: bool(np.all(y > 0))),
-    # 1/(1/R1 + 1/R2) and its kind.
-    _Transform("/", lambda y: 1.0 / y, lambda f: 1.0 / f, lambda f: 1 / f,
-               lambda y: bool(np.all(y > 0) or np.all(y < 0))),
-)
+#: The target transforms fitted, in this order (an exact fit ends the search for more).
+_TRANSFORMS = ("identity", "square", "inverse")
 
 
 @dataclass
@@ -334,9 +317,7 @@ class SparseGenerator:
         # The criterion of an exact fit of a full-size model: nothing scores below it.
         exact = _criterion(0.0, floor, len(y), min(self.max_terms, F.shape[1]), F.shape[1])
         ranked, seen = [], set()
-        for transform in _TRANSFORMS:
-            if not (transform.operator in operators and transform.applies(y)):
-                continue
+        for transform in usable_transforms(y, operators, _TRANSFORMS):
             if time.monotonic() > deadline or (ranked and min(ranked)[0] <= exact):
                 break  # out of time, or an exact fit already found
             with np.errstate(all="ignore"):

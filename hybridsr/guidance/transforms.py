@@ -1,0 +1,58 @@
+"""Changes of the target under which a law becomes simpler (AI Feynman's transformations).
+
+``1/y``, ``exp(y)`` or ``y**2`` of a law may separate, or be a short sum,
+where the law itself is neither: Compton's ``1/E'`` is a sum, so is the
+square of the law of cosines. A generator seeks its structure or its fit in
+``forward(y)`` and proposes ``inverse(F)`` for each formula ``F`` it found,
+which the search can write only with ``operator`` among its operators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import sympy
+
+__all__ = ["Transform", "TRANSFORMS", "usable_transforms"]
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A target transform: ``forward`` on the data, ``inverse`` on formulas and
+    ``backward`` (its numpy twin) on predictions; it ``applies`` to targets it keeps finite."""
+
+    name: str
+    forward: Callable[[np.ndarray], np.ndarray]
+    inverse: Callable[[sympy.Expr], sympy.Expr]
+    backward: Callable[[np.ndarray], np.ndarray]
+    operator: str | None
+    applies: Callable[[np.ndarray], bool]
+
+
+def _one_sign(y: np.ndarray) -> bool:
+    return bool(np.all(y > 0) or np.all(y < 0))
+
+
+#: The transforms, the identity first.
+TRANSFORMS = (
+    Transform("identity", lambda y: y, lambda f: f, lambda f: f, None, lambda y: True),
+    # 1/y = 1/E + (1 - cos(theta))/(m c^2) splits where Compton's E' does not.
+    Transform("inverse", lambda y: 1.0 / y, lambda f: 1 / f, lambda f: 1.0 / f, "/", _one_sign),
+    # exp(-log(lambda)) = R (1/n1^2 - 1/n2^2): a logarithm of a sum splits after exp.
+    Transform("exp", np.exp, sympy.log, np.log, "log",
+              lambda y: bool(np.ptp(y) < 50 and np.max(y) < 300)),
+    # x1**2 + x2**2 - 2*x1*x2*cos(theta) is a sum; its square root is not.
+    Transform("square", np.square, sympy.sqrt, np.sqrt, "sqrt", lambda y: bool(np.all(y > 0))),
+)
+
+
+def usable_transforms(y: np.ndarray, operators, names=None) -> list[Transform]:
+    """The transforms (of ``names``, in that order; default all) that apply to ``y`` and whose
+    inverse ``operators`` can write."""
+    by_name = {transform.name: transform for transform in TRANSFORMS}
+    chosen = TRANSFORMS if names is None else tuple(by_name[name] for name in names)
+    operators = set(operators)
+    return [t for t in chosen
+            if (t.operator is None or t.operator in operators) and t.applies(y)]
