@@ -95,3 +95,30 @@ def test_a_basis_smaller_than_the_largest_model_still_ranks_its_models():
     y = X[:, 0] ** 3 + X[:, 0]
     formulas = SparseGenerator().propose(_task(X, y, ("x",), unary=(), binary=("+", "*")))
     assert formulas[0] == sympy.sympify("x**3 + x")
+
+
+def test_noisy_logarithm_of_a_sum_is_fitted_after_exp_with_errors_in_y_units():
+    # Rydberg's lines as log(lambda): exp(-y) = R/n1**2 - R/n2**2 is a sum, whose values
+    # span 100x; unweighted least squares fits the n1 = 1 lines and misses R by 7%.
+    rng = np.random.default_rng(0)
+    n1 = rng.integers(1, 7, 50).astype(float)
+    n2 = rng.integers(n1 + 1, 8).astype(float)
+    rydberg = 1.097e7
+    y = -np.log(rydberg * (1 / n1**2 - 1 / n2**2)) + rng.normal(0, 0.005, 50)
+    formulas = SparseGenerator().propose(_task(np.column_stack([n1, n2]), y, ("n1", "n2"),
+                                               unary=("exp", "log", "sqrt")))
+    a, b = sympy.symbols("n1 n2")
+    assert isinstance(-formulas[0], sympy.log)  # -log(c0 + c1/n1**2 + c2/n2**2)
+    terms = (-formulas[0]).args[0].as_coefficients_dict()
+    assert set(terms) <= {1, a**-2, b**-2}
+    assert abs(terms[a**-2] / rydberg - 1) < 0.02 and abs(terms[b**-2] / rydberg + 1) < 0.02
+
+
+def test_small_data_gets_at_most_one_term_per_two_rows():
+    # Ten noisy points of Kepler's law: eight terms would fit them exactly and rank first.
+    rng = np.random.default_rng(0)
+    a = np.exp(rng.uniform(np.log(0.4), np.log(9.5), 10))
+    y = 365.25 * a**1.5 * (1 + rng.normal(0, 0.002, 10))
+    formulas = SparseGenerator().propose(_task(a[:, None], y, ("a",), unary=("sqrt", "log")))
+    assert max(len(sympy.Add.make_args(f if not isinstance(f, sympy.Pow) else f.base))
+               for f in formulas) <= 1 + (10 - 2) // 2

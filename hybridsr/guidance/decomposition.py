@@ -61,6 +61,9 @@ _SURE = 0.05
 #: square: an exact formula refitted in float64 reaches about 1e-30, approximations rarely 1e-12.
 _EXACT_LOSS = 1e-20
 
+#: The target transforms planned (exp(-y) separates exactly where exp(y) does).
+_TRANSFORMS = ("identity", "inverse", "exp", "square")
+
 
 @dataclass
 class Leaf:
@@ -297,7 +300,8 @@ def _best_transform(root, points: np.ndarray, symbols: tuple, y: np.ndarray, tas
     then the clearer structure (lower score, the identity preferred).
     """
     tested = []
-    for transform in usable_transforms(y, (*task.binary_operators, *task.unary_operators)):
+    for transform in usable_transforms(y, (*task.binary_operators, *task.unary_operators),
+                                        _TRANSFORMS):
 
         def function(P, forward=transform.forward):
             with np.errstate(all="ignore"):

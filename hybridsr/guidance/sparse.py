@@ -20,10 +20,13 @@ whole basis and once over its polynomial part alone (correlated monomials
 mislead the choice over the whole basis); each path is then walked back
 (the term whose removal costs least goes first), so models of every size
 from 1 to ``max_terms`` terms are proposed, best first by the extended
-Bayesian information criterion (exact fits first). The same is done for
-``y**2`` and ``1/y`` where the operators can undo them
+Bayesian information criterion (exact fits first); a model has at most one
+term per two rows beyond the first two (ten noisy points fit eight terms
+exactly, and an exact fit ranks first). The same is done for ``y**2``,
+``1/y`` and ``exp(-y)`` where the operators can undo them
 (``sqrt(x1**2 + x2**2 - 2*x1*x2*cos(theta))`` is the square root of a
-three-term sum). Coefficients within rounding of an integer or a
+three-term sum, Rydberg's ``log(lambda)`` minus the logarithm of one), by
+least squares weighted so that errors count in ``y``'s units. Coefficients within rounding of an integer or a
 half-integer are written as such; the search refits every constant on the
 data anyway.
 """
@@ -147,7 +150,8 @@ def _build(X, symbols, unary_operators, binary_operators, max_features) -> _Basi
 
 
 def _stepwise(F: np.ndarray, y: np.ndarray, candidates: np.ndarray, max_terms: int,
-              width: int, deadline: float = math.inf) -> list[list[int]]:
+              width: int, deadline: float = math.inf,
+              weights: np.ndarray | None = None) -> list[list[int]]:
     """Forward stepwise selection with a beam over the columns ``candidates``.
 
     Each model of the beam is extended by every candidate at once: with the
@@ -157,10 +161,10 @@ def _stepwise(F: np.ndarray, y: np.ndarray, candidates: np.ndarray, max_terms: i
     best models of each size go on (of two terms, the best of every pair:
     ``sin(x1) + sin(x2**2)`` is no single term's best partner); the best ones
     of every size are returned, stopping at the first size that fits exactly
-    (or at ``deadline``, a ``time.monotonic()`` reading).
+    (or at ``deadline``, a ``time.monotonic()`` reading). With ``weights``, the
+    squared errors are weighted by row (see :func:`_fit`).
     """
-    centred = F[:, candidates] - F[:, candidates].mean(axis=0)
-    target = y - y.mean()
+    centred, target = _without_intercept(F[:, candidates], y, weights)
     lengths = np.sum(centred ** 2, axis=0)
     total = float(target @ target)
     beam, chosen = [()], []
@@ -216,18 +220,38 @@ def _best_pairs(centred: np.ndarray, target: np.ndarray, count: int) -> dict[tup
     return dict(sorted(best.items(), key=lambda item: item[1])[:count])
 
 
-def _fit(F: np.ndarray, y: np.ndarray, chosen: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares intercept and coefficients of the columns ``chosen``; and the prediction."""
+def _without_intercept(F: np.ndarray, y: np.ndarray,
+                       weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``F`` and ``y`` with rows scaled by the square roots of ``weights`` and the
+    (scaled) intercept column projected out: least squares on them is the weighted
+    fit of ``y`` by an intercept and columns of ``F``."""
+    if weights is None:
+        return F - F.mean(axis=0), y - y.mean()
+    root = np.sqrt(weights)
+    F, y = F * root[:, None], y * root
+    unit = root / math.sqrt(float(root @ root))
+    return F - np.outer(unit, unit @ F), y - unit * float(unit @ y)
+
+
+def _fit(F: np.ndarray, y: np.ndarray, chosen: list[int],
+         weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares intercept and coefficients of the columns ``chosen`` (minimising the
+    squared errors times ``weights``, when given); and the prediction."""
     A = np.column_stack([np.ones(len(y)), F[:, chosen]])
-    coefficients = np.linalg.lstsq(A, y, rcond=None)[0]
+    root = np.ones(len(y)) if weights is None else np.sqrt(weights)
+    coefficients = np.linalg.lstsq(A * root[:, None], y * root, rcond=None)[0]
     return coefficients, A @ coefficients
 
 
-def _backward(F: np.ndarray, y: np.ndarray, chosen: list[int]) -> list[list[int]]:
-    """From ``chosen``, drop the term whose removal raises the error least, down to one term."""
+def _backward(F: np.ndarray, y: np.ndarray, chosen: list[int],
+              weights: np.ndarray | None = None) -> list[list[int]]:
+    """From ``chosen``, drop the term whose removal raises the (weighted) error least, down
+    to one term."""
     out, current = [], list(chosen)
+    scale = np.ones(len(y)) if weights is None else weights
     while len(current) > 1:
-        errors = [float(np.sum((y - _fit(F, y, current[:k] + current[k + 1:])[1]) ** 2))
+        errors = [float(np.sum(scale * (y - _fit(F, y, current[:k] + current[k + 1:],
+                                                  weights)[1]) ** 2))
                   for k in range(len(current))]
         del current[int(np.argmin(errors))]
         out.append(list(current))
@@ -258,8 +282,27 @@ def _criterion(error: float, floor: float, rows: int, terms: int, features: int)
     return rows * math.log(max(error, floor)) + terms * math.log(rows) + 2.0 * choices
 
 
+def _weights(transform, y: np.ndarray) -> np.ndarray | None:
+    """Row weights under which squared errors in ``transform.forward(y)`` count as squared
+    errors in ``y`` (to first order: 1/slope**2), clipped to 1e8 around their median; none
+    for the identity.
+
+    Unweighted, ``exp(-log(lambda))`` of Rydberg's lines is fitted where it is large
+    (n1 = 1) and misses the other series: its small values carry the same noise in
+    ``log(lambda)`` as its large ones.
+    """
+    if transform.name == "identity":
+        return None
+    slope = np.abs(transform.slope(y))
+    weights = 1.0 / np.maximum(slope, 1e-300) ** 2
+    middle = float(np.median(weights))
+    if not (math.isfinite(middle) and middle > 0):
+        return None
+    return np.clip(weights / middle, 1e-8, 1e8)
+
+
 #: The target transforms fitted, in this order (an exact fit ends the search for more).
-_TRANSFORMS = ("identity", "square", "inverse")
+_TRANSFORMS = ("identity", "square", "inverse", "negexp")
 
 
 @dataclass
@@ -269,7 +312,7 @@ class SparseGenerator:
     Parameters
     ----------
     max_terms : int, default 8
-        Terms of the largest model (besides the intercept).
+        Terms of the largest model (besides the intercept); at most ``(rows - 2) // 2``.
     max_features : int, default 4000
         Basis functions at most.
     beam_width : int, default 30
@@ -315,23 +358,26 @@ class SparseGenerator:
         scale = float(np.max(np.abs(y))) or 1.0
         floor = (_EXACT ** 2) * (float(np.var(y)) or 1.0)
         # The criterion of an exact fit of a full-size model: nothing scores below it.
-        exact = _criterion(0.0, floor, len(y), min(self.max_terms, F.shape[1]), F.shape[1])
+        max_terms = max(1, min(self.max_terms, (len(y) - 2) // 2))
+        exact = _criterion(0.0, floor, len(y), min(max_terms, F.shape[1]), F.shape[1])
         ranked, seen = [], set()
         for transform in usable_transforms(y, operators, _TRANSFORMS):
             if time.monotonic() > deadline or (ranked and min(ranked)[0] <= exact):
                 break  # out of time, or an exact fit already found
             with np.errstate(all="ignore"):
                 target = transform.forward(y)
+                weights = _weights(transform, y)
             models: dict[tuple, None] = {}
             for candidates in (np.arange(F.shape[1]), np.flatnonzero(basis.polynomial)):
                 if len(candidates) == 0:
                     continue
-                path = _stepwise(F, target, candidates, self.max_terms, self.beam_width, deadline)
-                for chosen in path + _backward(F, target, path[-1]):
+                path = _stepwise(F, target, candidates, max_terms, self.beam_width, deadline,
+                                 weights)
+                for chosen in path + _backward(F, target, path[-1], weights):
                     models[tuple(sorted(chosen))] = None
             target_scale = float(np.max(np.abs(target))) or 1.0
             for chosen in models:
-                coefficients, fitted = _fit(F, target, list(chosen))
+                coefficients, fitted = _fit(F, target, list(chosen), weights)
                 if not all(math.isfinite(c) for c in coefficients):
                     continue
                 terms = [_number(coefficients[0], target_scale)]

@@ -20,13 +20,15 @@ __all__ = ["Transform", "TRANSFORMS", "usable_transforms"]
 
 @dataclass(frozen=True)
 class Transform:
-    """A target transform: ``forward`` on the data, ``inverse`` on formulas and
-    ``backward`` (its numpy twin) on predictions; it ``applies`` to targets it keeps finite."""
+    """A target transform: ``forward`` on the data (of derivative ``slope``), ``inverse`` on
+    formulas and ``backward`` (its numpy twin) on predictions; it ``applies`` to targets it
+    keeps finite."""
 
     name: str
     forward: Callable[[np.ndarray], np.ndarray]
     inverse: Callable[[sympy.Expr], sympy.Expr]
     backward: Callable[[np.ndarray], np.ndarray]
+    slope: Callable[[np.ndarray], np.ndarray]
     operator: str | None
     applies: Callable[[np.ndarray], bool]
 
@@ -37,14 +39,21 @@ def _one_sign(y: np.ndarray) -> bool:
 
 #: The transforms, the identity first.
 TRANSFORMS = (
-    Transform("identity", lambda y: y, lambda f: f, lambda f: f, None, lambda y: True),
+    Transform("identity", lambda y: y, lambda f: f, lambda f: f, np.ones_like, None,
+              lambda y: True),
     # 1/y = 1/E + (1 - cos(theta))/(m c^2) splits where Compton's E' does not.
-    Transform("inverse", lambda y: 1.0 / y, lambda f: 1 / f, lambda f: 1.0 / f, "/", _one_sign),
+    Transform("inverse", lambda y: 1.0 / y, lambda f: 1 / f, lambda f: 1.0 / f,
+              lambda y: -1.0 / y ** 2, "/", _one_sign),
     # exp(-log(lambda)) = R (1/n1^2 - 1/n2^2): a logarithm of a sum splits after exp.
-    Transform("exp", np.exp, sympy.log, np.log, "log",
+    Transform("exp", np.exp, sympy.log, np.log, np.exp, "log",
               lambda y: bool(np.ptp(y) < 50 and np.max(y) < 300)),
     # x1**2 + x2**2 - 2*x1*x2*cos(theta) is a sum; its square root is not.
-    Transform("square", np.square, sympy.sqrt, np.sqrt, "sqrt", lambda y: bool(np.all(y > 0))),
+    Transform("square", np.square, sympy.sqrt, np.sqrt, lambda y: 2.0 * y, "sqrt",
+              lambda y: bool(np.all(y > 0))),
+    # exp(-log(lambda)) = R/n1**2 - R/n2**2 is a short sum; exp(log(lambda)) is its inverse,
+    # which separates (a split sees both alike) but is no sum.
+    Transform("negexp", lambda y: np.exp(-y), lambda f: -sympy.log(f), lambda f: -np.log(f),
+              lambda y: -np.exp(-y), "log", lambda y: bool(np.ptp(y) < 50 and np.min(y) > -300)),
 )
 
 
