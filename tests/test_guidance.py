@@ -89,6 +89,12 @@ def test_candidates_too_long_as_written_come_in_their_short_form():
     values = np.linspace(-1, 1, 7)
     written = sympy.lambdify(x0, tree_to_sympy(initial[0], language))(values)
     assert np.allclose(written, sympy.lambdify(x0, quintic)(values), rtol=1e-12)
+    # Nguyen-4: 21 nodes in Horner's form, 17 as x0*(x0**3 + 1)*(x0*(x0 + 1) + 1).
+    sextic = x0**6 + quintic
+    initial, _ = candidate_trees([sextic], language, 20, n_initial=1)
+    assert len(initial) == 1 and len(initial[0]) == 17
+    written = sympy.lambdify(x0, tree_to_sympy(initial[0], language))(values)
+    assert np.allclose(written, sympy.lambdify(x0, sextic)(values), rtol=1e-12)
 
 
 def test_graft_inserts_a_donor():

@@ -9,6 +9,7 @@ candidate still contributes its right parts.
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterable
 
 import sympy
@@ -16,7 +17,8 @@ import sympy
 from ..expr import sympy_to_tree
 from ..expr.tree import Individual, Language
 
-__all__ = ["subexpressions", "candidate_trees", "shared_coefficients"]
+__all__ = ["subexpressions", "candidate_trees", "shared_coefficients", "factored_form",
+           "node_count"]
 
 #: At most this many donors reach the graft mutation (the most useful first).
 MAX_DONORS = 200
@@ -120,8 +122,9 @@ def _forms(candidates: Iterable[sympy.Expr]) -> list[sympy.Expr]:
     The shorter forms: coefficients shared where they agree
     (:func:`shared_coefficients`), and a polynomial in Horner's form
     (``x*(x*(x + 1) + 1)`` is 9 nodes, ``x**3 + x**2 + x`` 11 without a
-    power operator); a candidate longer than ``maxsize`` is lost, its short
-    form is not.
+    power operator) and factored, if that is shorter still
+    (:func:`factored_form`); a candidate longer than ``maxsize`` is lost, its
+    short form is not.
     """
     out: dict[sympy.Expr, None] = {}
     for candidate in candidates:
@@ -132,11 +135,68 @@ def _forms(candidates: Iterable[sympy.Expr]) -> list[sympy.Expr]:
             if candidate.free_symbols and candidate.is_polynomial():
                 expanded = sympy.expand(candidate)
                 if len(sympy.Add.make_args(expanded)) >= 3:
-                    out[sympy.horner(expanded)] = None
+                    horner = sympy.horner(expanded)
+                    factored = factored_form(expanded)
+                    if factored is not None and node_count(factored) < node_count(horner):
+                        out[factored] = None
+                    out[horner] = None
         except (TypeError, ValueError, RecursionError, sympy.PolynomialError):
             pass  # a form sympy cannot take apart is proposed as it came
         out[candidate] = None
     return list(out)
+
+
+def node_count(expression: sympy.Expr) -> int:
+    """Nodes of ``expression`` as a tree of binary operators with powers written as products
+    (``x**3`` is ``x*x*x``, 5 nodes): the size the search would give it without ``square``
+    or ``pow``."""
+    if expression.is_Atom:
+        return 1
+    if isinstance(expression, sympy.Pow):
+        base, exponent = expression.args
+        if exponent.is_Integer and exponent > 0:
+            return int(exponent) * node_count(base) + int(exponent) - 1
+        return 2 + node_count(base) + (0 if exponent == -1 else node_count(-exponent))
+    arguments = [node_count(argument) for argument in expression.args]
+    return sum(arguments) + max(len(arguments) - 1, 1)
+
+
+#: Factors of a polynomial regrouped in every way only up to this many.
+_MAX_FACTORS = 6
+
+
+def factored_form(polynomial: sympy.Expr) -> sympy.Expr | None:
+    """The shortest (by :func:`node_count`) product of a polynomial's rational factors, each
+    group of factors multiplied out in Horner's form; ``None`` for float coefficients or a
+    single factor.
+
+    Nguyen-4's ``x**6 + x**5 + x**4 + x**3 + x**2 + x`` is 21 nodes in Horner's form,
+    longer than the default ``maxsize``; as ``x*(x + 1)*(x**2*(x**2 + 1) + 1)`` (its factors
+    ``x**2 + x + 1`` and ``x**2 - x + 1`` multiplied back together) it is 17.
+    """
+    if polynomial.has(sympy.Float):
+        return None  # factoring over the reals is slow and its factors carry rounding
+    coefficient, factors = sympy.factor_list(polynomial)
+    parts = [factor ** power for factor, power in factors]
+    if not 2 <= len(parts) <= _MAX_FACTORS:
+        return None
+    best, best_size = None, None
+    for size in range(0, len(parts) + 1):
+        if size == 1:
+            continue  # one factor "grouped" is the same form as none grouped
+        for group in itertools.combinations(range(len(parts)), size):
+            pieces = [sympy.horner(sympy.expand(sympy.Mul(*(parts[k] for k in group))))] \
+                if group else []
+            pieces += [sympy.horner(sympy.expand(parts[k])) if parts[k].is_Add else parts[k]
+                       for k in range(len(parts)) if k not in group]
+            if coefficient != 1:
+                pieces.insert(0, coefficient)
+            # Unevaluated: sympy would multiply a number into a sum.
+            form = sympy.Mul(*pieces, evaluate=False) if len(pieces) > 1 else pieces[0]
+            form_size = node_count(form)
+            if best is None or form_size < best_size:
+                best, best_size = form, form_size
+    return best
 
 
 def _tree(expression: sympy.Expr, language: Language, maxsize: int) -> Individual | None:

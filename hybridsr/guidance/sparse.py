@@ -19,7 +19,8 @@ and at two terms every pair is scored from the Gram matrix, since
 whole basis and once over its polynomial part alone (correlated monomials
 mislead the choice over the whole basis); each path is then walked back
 (the term whose removal costs least goes first), so models of every size
-from 1 to ``max_terms`` terms are proposed, best first by the extended
+from 1 to ``max_terms`` terms, with and without an intercept, are proposed,
+best first by the extended
 Bayesian information criterion (exact fits first); a model has at most one
 term per two rows beyond the first two (ten noisy points fit eight terms
 exactly, and an exact fit ranks first). The same is done for ``y**2``,
@@ -233,11 +234,12 @@ def _without_intercept(F: np.ndarray, y: np.ndarray,
     return F - np.outer(unit, unit @ F), y - unit * float(unit @ y)
 
 
-def _fit(F: np.ndarray, y: np.ndarray, chosen: list[int],
-         weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares intercept and coefficients of the columns ``chosen`` (minimising the
-    squared errors times ``weights``, when given); and the prediction."""
-    A = np.column_stack([np.ones(len(y)), F[:, chosen]])
+def _fit(F: np.ndarray, y: np.ndarray, chosen: list[int], weights: np.ndarray | None = None,
+         intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares intercept (0 without ``intercept``) and coefficients of the columns
+    ``chosen`` (minimising the squared errors times ``weights``, when given); and the
+    prediction."""
+    A = np.column_stack([np.full(len(y), 1.0 if intercept else 0.0), F[:, chosen]])
     root = np.ones(len(y)) if weights is None else np.sqrt(weights)
     coefficients = np.linalg.lstsq(A * root[:, None], y * root, rcond=None)[0]
     return coefficients, A @ coefficients
@@ -355,12 +357,11 @@ class SparseGenerator:
         F = basis.columns / spread
         deadline = time.monotonic() + task.time_limit
         operators = set(task.unary_operators) | set(task.binary_operators)
-        scale = float(np.max(np.abs(y))) or 1.0
         floor = (_EXACT ** 2) * (float(np.var(y)) or 1.0)
         # The criterion of an exact fit of a full-size model: nothing scores below it.
         max_terms = max(1, min(self.max_terms, (len(y) - 2) // 2))
         exact = _criterion(0.0, floor, len(y), min(max_terms, F.shape[1]), F.shape[1])
-        ranked, seen = [], set()
+        ranked = []
         for transform in usable_transforms(y, operators, _TRANSFORMS):
             if time.monotonic() > deadline or (ranked and min(ranked)[0] <= exact):
                 break  # out of time, or an exact fit already found
@@ -376,28 +377,29 @@ class SparseGenerator:
                 for chosen in path + _backward(F, target, path[-1], weights):
                     models[tuple(sorted(chosen))] = None
             target_scale = float(np.max(np.abs(target))) or 1.0
-            for chosen in models:
-                coefficients, fitted = _fit(F, target, list(chosen), weights)
-                if not all(math.isfinite(c) for c in coefficients):
-                    continue
-                terms = [_number(coefficients[0], target_scale)]
-                terms += [_number(c / spread[k], target_scale / spread[k]) * basis.expressions[k]
-                          for c, k in zip(coefficients[1:], chosen)]
-                combination = sympy.Add(*terms)
-                if combination.is_number:
-                    continue
-                formula = transform.inverse(combination)
-                if formula in seen:
-                    continue
-                seen.add(formula)
+            # Each model also without its intercept, one parameter less: noise makes the fitted
+            # intercept of R/n1**2 - R/n2**2 small, never zero, and the law has none.
+            for chosen, intercept in itertools.product(models, (True, False)):
+                coefficients, fitted = _fit(F, target, list(chosen), weights, intercept)
                 with np.errstate(all="ignore"):
-                    prediction = transform.backward(fitted)
-                error = float(np.mean((y - prediction) ** 2))
-                if not math.isfinite(error):
+                    error = float(np.mean((y - transform.backward(fitted)) ** 2))
+                if not (math.isfinite(error) and np.all(np.isfinite(coefficients))):
                     continue
-                ranked.append((_criterion(error, floor, len(y), len(chosen), F.shape[1]),
-                               str(formula), formula))
+                criterion = _criterion(error, floor, len(y), len(chosen), F.shape[1])
+                ranked.append((criterion - (0.0 if intercept else math.log(len(y))),
+                               len(ranked), transform, target_scale, chosen, coefficients))
+        # Formulas are written for the best models only: sympy takes longer than the fits.
         ranked.sort(key=lambda item: item[:2])
-        formulas = [formula for *_, formula in ranked[:self.max_proposals]]
+        formulas: dict[sympy.Expr, None] = {}
+        for *_, transform, target_scale, chosen, coefficients in ranked:
+            if len(formulas) >= self.max_proposals:
+                break
+            terms = [_number(coefficients[0], target_scale)]
+            terms += [_number(c / spread[k], target_scale / spread[k]) * basis.expressions[k]
+                      for c, k in zip(coefficients[1:], chosen)]
+            combination = sympy.Add(*terms)
+            if not combination.is_number:
+                formulas[transform.inverse(combination)] = None
+        formulas = list(formulas)
         self.last_report = {"basis": F.shape[1], "models": len(formulas)}
         return formulas
