@@ -166,3 +166,19 @@ def test_leaf_search_works_at_any_scale():
                             stop_when_exact=True)
     errors = [np.max(np.abs(sympy.lambdify("u", f)(u[:, 0]) / values - 1)) for f in formulas]
     assert min(errors) < 1e-6
+
+
+def test_a_leaf_the_sparse_fit_solves_exactly_needs_no_search():
+    from hybridsr.guidance.decomposition import _search_leaf
+
+    # The leaf of the relativistic mass: 1/y**2 = 1 - u**2 is a sum.
+    u = np.random.default_rng(0).uniform(0.1, 0.7, (300, 1))
+    values = 1 / np.sqrt(1 - u[:, 0] ** 2)
+    task = _task(u, values, 30.0, names=("u",))
+    formulas = _search_leaf(u, values, (sympy.Symbol("u"),), task, 30.0, seed=0,
+                            stop_when_exact=True)
+    assert len(formulas) == 1  # a search would return its front's knee and more
+    assert formulas[0].count_ops() <= 6  # 1.0/sqrt(1 - 1.0*u**2), not a series
+    grid = np.linspace(0.05, 0.9, 50)
+    assert np.allclose(sympy.lambdify("u", formulas[0])(grid), 1 / np.sqrt(1 - grid**2),
+                       rtol=1e-12)

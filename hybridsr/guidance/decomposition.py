@@ -38,6 +38,7 @@ import numpy as np
 import sympy
 
 from ..scaling import decade_scales
+from .candidates import candidate_trees
 from .structure import SEPARATIONS, Hypothesis, Support, View, find_structures
 from .transforms import TRANSFORMS, usable_transforms
 
@@ -60,6 +61,8 @@ _SURE = 0.05
 #: A leaf's search on data stops at a mean squared error this far below the values' mean
 #: square: an exact formula refitted in float64 reaches about 1e-30, approximations rarely 1e-12.
 _EXACT_LOSS = 1e-20
+#: Share of a leaf's time the sparse generator may take before its search.
+_SPARSE_SHARE = 0.3
 
 #: The target transforms planned (exp(-y) separates exactly where exp(y) does).
 _TRANSFORMS = ("identity", "inverse", "exp", "square")
@@ -461,22 +464,57 @@ def _search_leaf(Z: np.ndarray, values: np.ndarray, symbols, task, seconds: floa
                                                               task.unary_operators)
     language = Language(operator_set, len(symbols), tuple(f"z{k}" for k in range(len(symbols))))
     z_scale, y_scale = decade_scales(Z, within=1), float(decade_scales(values[:, None], within=1)[0])
-    exact = _EXACT_LOSS * float(np.mean((values / y_scale) ** 2)) if stop_when_exact else None
-    config = SearchConfig(populations=6, population_size=30, ncycles_per_iteration=150,
-                          niterations=10 ** 6, timeout_in_seconds=seconds, early_stop_condition=exact)
-    result = run_search(Dataset.from_arrays(Z / z_scale, values / y_scale), language, config,
-                        random_state=seed)
-    front = sorted(result.hall_of_fame, key=lambda m: m.complexity)
-    if not front:
+    zs = variable_symbols(language)
+    started = time.monotonic()
+    sparse = _sparse_leaf(Z / z_scale, values / y_scale, zs, task, _SPARSE_SHARE * seconds, seed)
+    if stop_when_exact and sparse and _fits_exactly(sparse[0], zs, Z / z_scale, values / y_scale):
+        found = [sparse[0]]  # the real data's own law: no search needed
+    else:
+        exact = _EXACT_LOSS * float(np.mean((values / y_scale) ** 2)) if stop_when_exact else None
+        config = SearchConfig(populations=6, population_size=30, ncycles_per_iteration=150,
+                              niterations=10 ** 6,
+                              timeout_in_seconds=max(seconds - (time.monotonic() - started), 0.05),
+                              early_stop_condition=exact)
+        initial, donors = candidate_trees(sparse, language, config.maxsize,
+                                          n_initial=config.population_size)
+        result = run_search(Dataset.from_arrays(Z / z_scale, values / y_scale), language, config,
+                            random_state=seed, initial_trees=initial, donor_trees=donors)
+        front = sorted(result.hall_of_fame, key=lambda m: m.complexity)
+        if not front:
+            return []
+        scores = pareto_scores([m.loss for m in front], [m.complexity for m in front])
+        # The knee of the front first: where the loss falls most per node.
+        order = sorted(range(len(front)), key=lambda k: -scores[k])
+        picked = order[:_LEAF_FORMULAS - 1] + [k for k in [len(front) - 1]
+                                               if k not in order[:_LEAF_FORMULAS - 1]]
+        found = [tree_to_sympy(front[k].tree, language) for k in picked]
+    substitution = {z: symbol / sympy.Float(scale) for z, symbol, scale in zip(zs, symbols, z_scale)}
+    return [sympy.Float(y_scale) * formula.xreplace(substitution) for formula in found]
+
+
+def _sparse_leaf(Z: np.ndarray, values: np.ndarray, zs, task, seconds: float,
+                 seed: int) -> list[sympy.Expr]:
+    """The sparse generator's proposals for a leaf (in ``zs``), or none where its operators
+    write no linear combination."""
+    from .generators import GuidanceTask
+    from .sparse import SparseGenerator
+
+    leaf_task = GuidanceTask(Z, values, tuple(map(str, zs)), tuple(task.unary_operators),
+                             tuple(task.binary_operators), seconds, seed,
+                             operator_set=task.operator_set)
+    try:
+        formulas = SparseGenerator(max_proposals=_LEAF_FORMULAS).propose(leaf_task)
+    except ValueError:
         return []
-    scores = pareto_scores([m.loss for m in front], [m.complexity for m in front])
-    # The knee of the front first: where the loss falls most per node.
-    order = sorted(range(len(front)), key=lambda k: -scores[k])
-    picked = order[:_LEAF_FORMULAS - 1] + [k for k in [len(front) - 1] if k not in order[:_LEAF_FORMULAS - 1]]
-    substitution = {z: symbol / sympy.Float(scale)
-                    for z, symbol, scale in zip(variable_symbols(language), symbols, z_scale)}
-    return [sympy.Float(y_scale) * tree_to_sympy(front[k].tree, language).xreplace(substitution)
-            for k in picked]
+    # The generator writes plain symbols of the names; the leaf's language has its own.
+    named = {sympy.Symbol(str(z)): z for z in zs}
+    return [formula.xreplace(named) for formula in formulas]
+
+
+def _fits_exactly(formula: sympy.Expr, zs, Z: np.ndarray, values: np.ndarray) -> bool:
+    prediction = _evaluate(formula, zs, Z)
+    error = float(np.mean((prediction - values) ** 2))
+    return math.isfinite(error) and error <= _EXACT_LOSS * float(np.mean(values ** 2))
 
 
 def _best(formulas: list[sympy.Expr], view: View) -> list[sympy.Expr]:

@@ -304,7 +304,7 @@ def _weights(transform, y: np.ndarray) -> np.ndarray | None:
 
 
 #: The target transforms fitted, in this order (an exact fit ends the search for more).
-_TRANSFORMS = ("identity", "square", "inverse", "negexp")
+_TRANSFORMS = ("identity", "square", "inverse", "negexp", "inverse_square")
 
 
 @dataclass

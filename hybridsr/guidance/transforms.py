@@ -4,7 +4,7 @@
 where the law itself is neither: Compton's ``1/E'`` is a sum, so is the
 square of the law of cosines. A generator seeks its structure or its fit in
 ``forward(y)`` and proposes ``inverse(F)`` for each formula ``F`` it found,
-which the search can write only with ``operator`` among its operators.
+which the search can write only with its ``operators``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Transform:
     inverse: Callable[[sympy.Expr], sympy.Expr]
     backward: Callable[[np.ndarray], np.ndarray]
     slope: Callable[[np.ndarray], np.ndarray]
-    operator: str | None
+    operators: tuple[str, ...]
     applies: Callable[[np.ndarray], bool]
 
 
@@ -39,21 +39,25 @@ def _one_sign(y: np.ndarray) -> bool:
 
 #: The transforms, the identity first.
 TRANSFORMS = (
-    Transform("identity", lambda y: y, lambda f: f, lambda f: f, np.ones_like, None,
+    Transform("identity", lambda y: y, lambda f: f, lambda f: f, np.ones_like, (),
               lambda y: True),
     # 1/y = 1/E + (1 - cos(theta))/(m c^2) splits where Compton's E' does not.
     Transform("inverse", lambda y: 1.0 / y, lambda f: 1 / f, lambda f: 1.0 / f,
-              lambda y: -1.0 / y ** 2, "/", _one_sign),
+              lambda y: -1.0 / y ** 2, ("/",), _one_sign),
     # exp(-log(lambda)) = R (1/n1^2 - 1/n2^2): a logarithm of a sum splits after exp.
-    Transform("exp", np.exp, sympy.log, np.log, np.exp, "log",
+    Transform("exp", np.exp, sympy.log, np.log, np.exp, ("log",),
               lambda y: bool(np.ptp(y) < 50 and np.max(y) < 300)),
     # x1**2 + x2**2 - 2*x1*x2*cos(theta) is a sum; its square root is not.
-    Transform("square", np.square, sympy.sqrt, np.sqrt, lambda y: 2.0 * y, "sqrt",
+    Transform("square", np.square, sympy.sqrt, np.sqrt, lambda y: 2.0 * y, ("sqrt",),
               lambda y: bool(np.all(y > 0))),
     # exp(-log(lambda)) = R/n1**2 - R/n2**2 is a short sum; exp(log(lambda)) is its inverse,
     # which separates (a split sees both alike) but is no sum.
     Transform("negexp", lambda y: np.exp(-y), lambda f: -sympy.log(f), lambda f: -np.log(f),
-              lambda y: -np.exp(-y), "log", lambda y: bool(np.ptp(y) < 50 and np.min(y) > -300)),
+              lambda y: -np.exp(-y), ("log",), lambda y: bool(np.ptp(y) < 50 and np.min(y) > -300)),
+    # 1/y**2 = 1/v**2 - 1/c**2 for the relativistic v/sqrt(1 - v**2/c**2).
+    Transform("inverse_square", lambda y: 1.0 / y ** 2, lambda f: 1 / sympy.sqrt(f),
+              lambda f: 1.0 / np.sqrt(f), lambda y: -2.0 / y ** 3, ("/", "sqrt"),
+              lambda y: bool(np.all(y > 0))),
 )
 
 
@@ -64,4 +68,4 @@ def usable_transforms(y: np.ndarray, operators, names=None) -> list[Transform]:
     chosen = TRANSFORMS if names is None else tuple(by_name[name] for name in names)
     operators = set(operators)
     return [t for t in chosen
-            if (t.operator is None or t.operator in operators) and t.applies(y)]
+            if set(t.operators) <= operators and t.applies(y)]
