@@ -122,3 +122,16 @@ def test_small_data_gets_at_most_one_term_per_two_rows():
     formulas = SparseGenerator().propose(_task(a[:, None], y, ("a",), unary=("sqrt", "log")))
     assert max(len(sympy.Add.make_args(f if not isinstance(f, sympy.Pow) else f.base))
                for f in formulas) <= 1 + (10 - 2) // 2
+
+
+def test_a_monomial_beyond_the_basis_degree_comes_from_the_logarithms():
+    # Bohr's energy levels: degree 9 in five variables, a plane in their logarithms.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 5, (100, 5))
+    m, q, eps, h, n = X.T
+    y = -m * q**4 / (8 * eps**2 * h**2 * n**2)
+    names = ("m", "q", "eps", "h", "n")
+    formulas = SparseGenerator().propose(_task(X, y, names, unary=()))
+    m, q, eps, h, n = sympy.symbols(names)
+    ratio = formulas[0] / (m * q**4 / (eps**2 * h**2 * n**2))
+    assert ratio.is_number and abs(float(ratio) + 0.125) < 1e-12

@@ -260,6 +260,45 @@ def _backward(F: np.ndarray, y: np.ndarray, chosen: list[int],
     return out
 
 
+def _write(transform, target_scale: float, chosen, coefficients, spread, expressions):
+    """The formula of a fitted model (None for a constant)."""
+    terms = [_number(coefficients[0], target_scale)]
+    terms += [_number(c / spread[k], target_scale / spread[k]) * expressions[k]
+              for c, k in zip(coefficients[1:], chosen)]
+    combination = sympy.Add(*terms)
+    return None if combination.is_number else transform.inverse(combination)
+
+
+def _power_law(X: np.ndarray, y: np.ndarray, symbols: tuple, operators: set):
+    """``c * x1**p1 * ... * xd**pd`` with the exponents of a fit of ``log|y|`` on the
+    ``log|x|`` rounded to integers (half-integers with ``sqrt``): ``(formula, prediction,
+    nonzero exponents)``, or None where signs vary, the operators cannot write it or an
+    exponent is not near a round one.
+
+    A monomial of high degree (``-m*q**4/(8*epsilon**2*h**2*n**2)``) is beyond the
+    basis's degree, and a long needle for the search; on logarithms it is a plane.
+    """
+    signs = np.sign(X)
+    if not (np.all(signs == signs[0]) and np.all(signs != 0) and (np.all(y > 0) or np.all(y < 0))
+            and "*" in operators):
+        return None
+    logs = np.log(np.abs(X))
+    target = np.log(np.abs(y))
+    design = np.column_stack([np.ones(len(y)), logs])
+    exponents = np.linalg.lstsq(design, target, rcond=None)[0][1:]
+    step = 2.0 if "sqrt" in operators else 1.0
+    rounded = np.round(exponents * step) / step
+    if not np.all(np.abs(exponents - rounded) < 0.1) or not np.any(rounded):
+        return None
+    if (np.any(rounded < 0) and "/" not in operators) or np.any((signs[0] < 0) & (rounded % 1 != 0)):
+        return None
+    scale = float(np.exp(np.mean(target - logs @ rounded))) * float(np.sign(y[0]))
+    prediction = scale * np.exp(logs @ rounded) * np.prod(signs[0] ** rounded)
+    formula = sympy.Float(scale, 15) * sympy.Mul(*(symbol ** sympy.Rational(int(p * step), int(step))
+                                                  for symbol, p in zip(symbols, rounded) if p))
+    return formula, prediction, int(np.count_nonzero(rounded))
+
+
 def _number(value: float, scale: float) -> sympy.Expr:
     """``value`` as an integer or half-integer when within rounding of one, else a float."""
     if abs(value) <= _EXACT * scale:
@@ -362,6 +401,13 @@ class SparseGenerator:
         max_terms = max(1, min(self.max_terms, (len(y) - 2) // 2))
         exact = _criterion(0.0, floor, len(y), min(max_terms, F.shape[1]), F.shape[1])
         ranked = []
+        power_law = _power_law(X, y, symbols, operators)
+        if power_law is not None:
+            formula, prediction, exponents = power_law
+            error = float(np.mean((y - prediction) ** 2))
+            if math.isfinite(error):
+                criterion = _criterion(error, floor, len(y), exponents, F.shape[1])
+                ranked.append((criterion, -1, lambda formula=formula: formula))
         for transform in usable_transforms(y, operators, _TRANSFORMS):
             if time.monotonic() > deadline or (ranked and min(ranked)[0] <= exact):
                 break  # out of time, or an exact fit already found
@@ -386,20 +432,20 @@ class SparseGenerator:
                 if not (math.isfinite(error) and np.all(np.isfinite(coefficients))):
                     continue
                 criterion = _criterion(error, floor, len(y), len(chosen), F.shape[1])
-                ranked.append((criterion - (0.0 if intercept else math.log(len(y))),
-                               len(ranked), transform, target_scale, chosen, coefficients))
+                ranked.append((criterion - (0.0 if intercept else math.log(len(y))), len(ranked),
+                               lambda transform=transform, target_scale=target_scale,
+                               chosen=chosen, coefficients=coefficients:
+                               _write(transform, target_scale, chosen, coefficients, spread,
+                                      basis.expressions)))
         # Formulas are written for the best models only: sympy takes longer than the fits.
         ranked.sort(key=lambda item: item[:2])
         formulas: dict[sympy.Expr, None] = {}
-        for *_, transform, target_scale, chosen, coefficients in ranked:
+        for *_, write in ranked:
             if len(formulas) >= self.max_proposals:
                 break
-            terms = [_number(coefficients[0], target_scale)]
-            terms += [_number(c / spread[k], target_scale / spread[k]) * basis.expressions[k]
-                      for c, k in zip(coefficients[1:], chosen)]
-            combination = sympy.Add(*terms)
-            if not combination.is_number:
-                formulas[transform.inverse(combination)] = None
+            formula = write()
+            if formula is not None:
+                formulas[formula] = None
         formulas = list(formulas)
         self.last_report = {"basis": F.shape[1], "models": len(formulas)}
         return formulas
