@@ -135,3 +135,17 @@ def test_a_monomial_beyond_the_basis_degree_comes_from_the_logarithms():
     m, q, eps, h, n = sympy.symbols(names)
     ratio = formulas[0] / (m * q**4 / (eps**2 * h**2 * n**2))
     assert ratio.is_number and abs(float(ratio) + 0.125) < 1e-12
+
+
+@pytest.mark.parametrize("formula", ["x1**x2",                              # Nguyen-11: log(y) is a product
+                                     "log(x1 + 1) + log(x1**2 + 1)"])       # Nguyen-7: exp(y) is a cubic
+def test_logarithm_and_exponential_of_the_target_turn_products_into_sums(formula):
+    truth = sympy.sympify(formula)
+    names = tuple(sorted(str(s) for s in truth.free_symbols))
+    X = np.random.default_rng(1).uniform(0.05, 1, (20, len(names)))
+    y = sympy.lambdify(names, truth)(*X.T)
+    formulas = SparseGenerator().propose(_task(X, y, names))
+    assert _exact(formulas[:1], names, X, y)
+    grid = np.random.default_rng(2).uniform(0.05, 2, (50, len(names)))
+    assert np.allclose(sympy.lambdify(names, formulas[0])(*grid.T),
+                       sympy.lambdify(names, truth)(*grid.T), rtol=1e-9)  # the law, not a fit

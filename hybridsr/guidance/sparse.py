@@ -20,14 +20,16 @@ whole basis and once over its polynomial part alone (correlated monomials
 mislead the choice over the whole basis); each path is then walked back
 (the term whose removal costs least goes first), so models of every size
 from 1 to ``max_terms`` terms, with and without an intercept, are proposed,
-best first by the extended
-Bayesian information criterion (exact fits first); a model has at most one
-term per two rows beyond the first two (ten noisy points fit eight terms
-exactly, and an exact fit ranks first). The same is done for ``y**2``,
-``1/y`` and ``exp(-y)`` where the operators can undo them
-(``sqrt(x1**2 + x2**2 - 2*x1*x2*cos(theta))`` is the square root of a
-three-term sum, Rydberg's ``log(lambda)`` minus the logarithm of one), by
-least squares weighted so that errors count in ``y``'s units. Coefficients within rounding of an integer or a
+best first by the extended Bayesian information criterion (exact fits
+first); a model has at most one term per two rows beyond the first two (ten
+noisy points fit eight terms exactly, and an exact fit ranks first). The
+same is done for ``y**2``, ``1/y``, ``log(y)``, ``exp(y)``, ``exp(-y)`` and
+``1/y**2`` where the operators can undo them (``sqrt(x1**2 + x2**2 -
+2*x1*x2*cos(theta))`` is the square root of a three-term sum, ``log(x1**x2)``
+is ``x2*log(x1)``, ``exp(log(x + 1) + log(x**2 + 1))`` a cubic, Rydberg's
+``log(lambda)`` minus the logarithm of one), by least squares weighted so that errors count in
+``y``'s units. A power law ``c*x1**p1*...*xd**pd`` is fitted on the
+logarithms besides. Coefficients within rounding of an integer or a
 half-integer are written as such; the search refits every constant on the
 data anyway.
 """
@@ -343,7 +345,7 @@ def _weights(transform, y: np.ndarray) -> np.ndarray | None:
 
 
 #: The target transforms fitted, in this order (an exact fit ends the search for more).
-_TRANSFORMS = ("identity", "square", "inverse", "negexp", "inverse_square")
+_TRANSFORMS = ("identity", "square", "inverse", "log", "exp", "negexp", "inverse_square")
 
 
 @dataclass
@@ -401,7 +403,8 @@ class SparseGenerator:
         max_terms = max(1, min(self.max_terms, (len(y) - 2) // 2))
         exact = _criterion(0.0, floor, len(y), min(max_terms, F.shape[1]), F.shape[1])
         ranked = []
-        power_law = _power_law(X, y, symbols, operators)
+        with np.errstate(all="ignore"):
+            power_law = _power_law(X, y, symbols, operators)
         if power_law is not None:
             formula, prediction, exponents = power_law
             error = float(np.mean((y - prediction) ** 2))

@@ -54,6 +54,9 @@ TRANSFORMS = (
     # which separates (a split sees both alike) but is no sum.
     Transform("negexp", lambda y: np.exp(-y), lambda f: -sympy.log(f), lambda f: -np.log(f),
               lambda y: -np.exp(-y), ("log",), lambda y: bool(np.ptp(y) < 50 and np.min(y) > -300)),
+    # log(x1**x2) = x2*log(x1), log(a*exp(b*x)) = log(a) + b*x: products become sums.
+    Transform("log", np.log, sympy.exp, np.exp, lambda y: 1.0 / y, ("exp",),
+              lambda y: bool(np.all(y > 0))),
     # 1/y**2 = 1/v**2 - 1/c**2 for the relativistic v/sqrt(1 - v**2/c**2).
     Transform("inverse_square", lambda y: 1.0 / y ** 2, lambda f: 1 / sympy.sqrt(f),
               lambda f: 1.0 / np.sqrt(f), lambda y: -2.0 / y ** 3, ("/", "sqrt"),
