@@ -31,7 +31,8 @@ class HallOfFame:
     complexity, one with two constants more fits the noise a little better
     (``-0.999*log(a/n1**2 - b/n2**2)`` against Rydberg's ``-log(R*(1/n1**2 -
     1/n2**2))``) but is no better a law; on thousands of rows, or where the
-    losses differ by more than noise, the factor changes nothing.
+    losses differ by more than noise, the factor changes nothing. The front
+    stays the plain losses' (a longer formula must fit better).
     """
 
     __slots__ = ("entries", "rows")
@@ -72,21 +73,16 @@ class HallOfFame:
         return [self.entries[k] for k in sorted(self.entries)]
 
     def front(self) -> list[Member]:
-        """The Pareto front: entries that no simpler entry matches or beats in loss (times
-        the prediction error factor, with ``rows``)."""
-        return pareto_front(self.members(), self.rows)
+        """The Pareto front: entries that no simpler entry matches or beats in loss."""
+        return pareto_front(self.members())
 
 
-def pareto_front(members: Iterable[Member], rows: int | None = None) -> list[Member]:
-    """Members with strictly decreasing loss as complexity grows (input in any order);
-    with ``rows``, the loss times :func:`prediction_error_factor`."""
-    def expected(member: Member) -> float:
-        return member.loss if rows is None else member.loss * prediction_error_factor(member, rows)
-
+def pareto_front(members: Iterable[Member]) -> list[Member]:
+    """Members with strictly decreasing loss as complexity grows (input in any order)."""
     front = []
     best = float("inf")
-    for member in sorted(members, key=lambda m: (m.complexity, expected(m))):
-        if expected(member) < best:
+    for member in sorted(members, key=lambda m: (m.complexity, m.loss)):
+        if member.loss < best:
             front.append(member)
-            best = expected(member)
+            best = member.loss
     return front
