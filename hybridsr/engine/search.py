@@ -163,7 +163,7 @@ def initial_state(context: SearchContext, seed: np.random.SeedSequence,
     for i in range(config.populations):
         rng = np.random.Generator(np.random.PCG64(island_seeds[i]))
         islands.append(new_island(scorer, config, tables, rng, trees[i::config.populations]))
-    hall_of_fame = HallOfFame(rows=scorer.data.n_rows)
+    hall_of_fame = HallOfFame()
     for island in islands:
         hall_of_fame.update(island.best.members())
     head_rng = np.random.Generator(np.random.PCG64(island_seeds[-1]))

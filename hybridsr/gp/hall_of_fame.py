@@ -4,45 +4,26 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..expr.tree import Constant
 from .member import Member
 
-__all__ = ["HallOfFame", "pareto_front", "prediction_error_factor"]
-
-
-def prediction_error_factor(member: Member, rows: int) -> float:
-    """Akaike's final prediction error factor ``(rows + p)/(rows - p)`` of a member with
-    ``p`` free constants (inf when ``p >= rows``)."""
-    p = sum(1 for node in member.tree if isinstance(node, Constant))
-    return (rows + p) / (rows - p) if p < rows else float("inf")
+__all__ = ["HallOfFame", "pareto_front"]
 
 
 class HallOfFame:
-    """Best member per integer complexity (the first found wins ties).
+    """Best member per integer complexity (lowest loss; the first found wins ties).
 
     Used both for an island's ``M_i`` and for the global ``H`` of the seed's
     algorithm. Entries are copies, so later changes to a population never
     reach it.
-
-    Without ``rows`` the best is the lowest loss. With ``rows`` (the size of
-    the data) it is the lowest loss times Akaike's final prediction error
-    factor ``(rows + p)/(rows - p)``, ``p`` the member's free constants: the
-    expected loss on new data of the same size. Of two formulas of one
-    complexity, one with two constants more fits the noise a little better
-    (``-0.999*log(a/n1**2 - b/n2**2)`` against Rydberg's ``-log(R*(1/n1**2 -
-    1/n2**2))``) but is no better a law; on thousands of rows, or where the
-    losses differ by more than noise, the factor changes nothing. The front
-    stays the plain losses' (a longer formula must fit better).
     """
 
-    __slots__ = ("entries", "rows")
+    __slots__ = ("entries",)
 
-    def __init__(self, entries: dict[int, Member] | None = None, rows: int | None = None):
+    def __init__(self, entries: dict[int, Member] | None = None):
         self.entries: dict[int, Member] = dict(entries or {})
-        self.rows = rows
 
     def __reduce__(self):
-        return (HallOfFame, (self.entries, self.rows))
+        return (HallOfFame, (self.entries,))
 
     def __len__(self):
         return len(self.entries)
@@ -53,16 +34,10 @@ class HallOfFame:
             return False
         key = member.size_class
         current = self.entries.get(key)
-        if current is None or self._beats(member, current):
+        if current is None or member.loss < current.loss:
             self.entries[key] = member.copy()
             return True
         return False
-
-    def _beats(self, member: Member, current: Member) -> bool:
-        if self.rows is None:
-            return member.loss < current.loss
-        return (member.loss * prediction_error_factor(member, self.rows)
-                < current.loss * prediction_error_factor(current, self.rows))
 
     def update(self, members: Iterable[Member]) -> None:
         for member in members:

@@ -78,7 +78,7 @@ def new_island(scorer: Scorer, config: SearchConfig, tables: mut.NodeTables,
         else:
             tree = random_tree(tables.language, 1, rng, constant_probability=0.5)
         members.append(scorer.evaluate(tree, len(members), scorer.sample(rng)))
-    best = HallOfFame(rows=scorer.data.n_rows)
+    best = HallOfFame()
     if not scorer.batching:
         best.update(members)
     return IslandState(Population(members), best, rng, len(members))
