@@ -149,3 +149,15 @@ def test_logarithm_and_exponential_of_the_target_turn_products_into_sums(formula
     grid = np.random.default_rng(2).uniform(0.05, 2, (50, len(names)))
     assert np.allclose(sympy.lambdify(names, formulas[0])(*grid.T),
                        sympy.lambdify(names, truth)(*grid.T), rtol=1e-9)  # the law, not a fit
+
+
+def test_custom_unary_operators_of_the_search_enter_the_basis():
+    from hybridsr.operators import OperatorSet
+
+    operators = OperatorSet.from_spec(ARITHMETIC, ("cube_root(x) = x**(1/3)", "sin"))
+    X = np.random.default_rng(0).uniform(0.5, 3, (40, 1))
+    y = 2 * np.cbrt(X[:, 0]) + X[:, 0]
+    task = GuidanceTask(X, y, ("x",), ("cube_root", "sin"), ARITHMETIC, 5.0, 0,
+                        operator_set=operators)
+    formulas = SparseGenerator().propose(task)  # by name alone, cube_root is unknown
+    assert _exact(formulas[:1], ("x",), X, y)

@@ -67,7 +67,8 @@ class _Basis:
 
 def basis_functions(X: np.ndarray, symbols: tuple, unary_operators, binary_operators,
                     max_features: int = 4000) -> tuple[list[sympy.Expr], np.ndarray]:
-    """The basis functions the operators can write, and their values on ``X``.
+    """The basis functions the operators can write, and their values on ``X`` (unary operators
+    as names, definitions such as ``"cube_root(x) = x**(1/3)"``, or operator objects).
 
     Functions that are not finite on every row, constant, or repeat another's
     values are left out. Pairwise products are added while there is room
@@ -82,8 +83,11 @@ def _build(X, symbols, unary_operators, binary_operators, max_features) -> _Basi
     from ..operators import OperatorSet
 
     n, d = X.shape
-    unary = OperatorSet.from_spec(binary_operators=(), unary_operators=unary_operators).unary \
-        if unary_operators else ()
+    # Names (or definitions) of operators, or the operators themselves (custom ones included).
+    names = tuple(op for op in unary_operators if isinstance(op, str))
+    unary = tuple(op for op in unary_operators if not isinstance(op, str))
+    if names:
+        unary += OperatorSet.from_spec(binary_operators=(), unary_operators=names).unary
     can_multiply, can_divide = "*" in binary_operators, "/" in binary_operators
     expressions, columns, kinds, factors, seen = [], [], [], [], set()
 
@@ -388,7 +392,9 @@ class SparseGenerator:
             rows = np.sort(rng.choice(len(X), _ROWS, replace=False))
             X, y = X[rows], y[rows]
         symbols = tuple(sympy.Symbol(name) for name in task.variable_names)
-        basis = _build(X, symbols, tuple(task.unary_operators), tuple(task.binary_operators),
+        unary = (task.operator_set.unary if task.operator_set is not None
+                 else tuple(task.unary_operators))
+        basis = _build(X, symbols, unary, tuple(task.binary_operators),
                        self.max_features)
         if basis.columns.shape[1] == 0:
             raise ValueError("no basis function is finite on the data")
