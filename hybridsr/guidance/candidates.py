@@ -171,8 +171,8 @@ def factored_form(polynomial: sympy.Expr) -> sympy.Expr | None:
     single factor.
 
     Nguyen-4's ``x**6 + x**5 + x**4 + x**3 + x**2 + x`` is 21 nodes in Horner's form,
-    longer than the default ``maxsize``; as ``x*(x + 1)*(x**2*(x**2 + 1) + 1)`` (its factors
-    ``x**2 + x + 1`` and ``x**2 - x + 1`` multiplied back together) it is 17.
+    longer than the default ``maxsize``; as ``x*(x**3 + 1)*(x*(x + 1) + 1)`` (its factors
+    ``x + 1`` and ``x**2 - x + 1`` multiplied back together) it is 17.
     """
     if polynomial.has(sympy.Float):
         return None  # factoring over the reals is slow and its factors carry rounding

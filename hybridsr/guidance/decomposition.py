@@ -13,7 +13,8 @@ AI Feynman's recipe (Udrescu & Tegmark 2020) in the hybrid's terms:
    (a :class:`Plan`), recursively, until one coordinate is left or nothing
    more splits;
 3. the smallest problems (*leaves*, such as a function of ``v/c``) are solved
-   by short plain searches. A symmetry passes the real data down unchanged
+   by the sparse generator (:mod:`~hybridsr.guidance.sparse`) where it fits a
+   leaf's real data exactly, else by short searches it seeds. A symmetry passes the real data down unchanged
    (in the new coordinates); of a split, the part of fewer coordinates is
    solved on points the teacher labels, and the other on the real data with
    that part divided out (``y / g`` or ``y - g``), so the hard part is fitted
@@ -64,7 +65,8 @@ _EXACT_LOSS = 1e-20
 #: Share of a leaf's time the sparse generator may take before its search.
 _SPARSE_SHARE = 0.3
 
-#: The target transforms planned (exp(-y) separates exactly where exp(y) does).
+#: The target transforms planned (log(y), exp(-y) and 1/y**2 separate exactly where y, exp(y)
+#: and 1/y do).
 _TRANSFORMS = ("identity", "inverse", "exp", "square")
 
 
@@ -439,7 +441,9 @@ def _evaluate(formula: sympy.Expr, variables, X: np.ndarray) -> np.ndarray:
 
 def _search_leaf(Z: np.ndarray, values: np.ndarray, symbols, task, seconds: float,
                  seed: int, stop_when_exact: bool = False) -> list[sympy.Expr]:
-    """A plain search of ``values`` on ``Z``; its best formulas, in the original variables.
+    """A search of ``values`` on ``Z``, seeded by the sparse generator's fits; its best
+    formulas, in the original variables. Where the best fit reproduces real data (not the
+    teacher's) to rounding error, it is the answer and no search runs.
 
     With ``stop_when_exact`` (values from the data, not the teacher) it ends
     as soon as a formula fits them to rounding error, leaving the rest of
