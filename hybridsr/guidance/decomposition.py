@@ -469,19 +469,20 @@ def _search_leaf(Z: np.ndarray, values: np.ndarray, symbols, task, seconds: floa
     language = Language(operator_set, len(symbols), tuple(f"z{k}" for k in range(len(symbols))))
     z_scale, y_scale = decade_scales(Z, within=1), float(decade_scales(values[:, None], within=1)[0])
     zs = variable_symbols(language)
+    scaled_Z, scaled_values = Z / z_scale, values / y_scale
     started = time.monotonic()
-    sparse = _sparse_leaf(Z / z_scale, values / y_scale, zs, task, _SPARSE_SHARE * seconds, seed)
-    if stop_when_exact and sparse and _fits_exactly(sparse[0], zs, Z / z_scale, values / y_scale):
+    sparse = _sparse_leaf(scaled_Z, scaled_values, zs, task, _SPARSE_SHARE * seconds, seed)
+    if stop_when_exact and sparse and _fits_exactly(sparse[0], zs, scaled_Z, scaled_values):
         found = [sparse[0]]  # the real data's own law: no search needed
     else:
-        exact = _EXACT_LOSS * float(np.mean((values / y_scale) ** 2)) if stop_when_exact else None
+        exact = _EXACT_LOSS * float(np.mean(scaled_values ** 2)) if stop_when_exact else None
         config = SearchConfig(populations=6, population_size=30, ncycles_per_iteration=150,
                               niterations=10 ** 6,
                               timeout_in_seconds=max(seconds - (time.monotonic() - started), 0.05),
                               early_stop_condition=exact)
         initial, donors = candidate_trees(sparse, language, config.maxsize,
                                           n_initial=config.population_size)
-        result = run_search(Dataset.from_arrays(Z / z_scale, values / y_scale), language, config,
+        result = run_search(Dataset.from_arrays(scaled_Z, scaled_values), language, config,
                             random_state=seed, initial_trees=initial, donor_trees=donors)
         front = sorted(result.hall_of_fame, key=lambda m: m.complexity)
         if not front:
