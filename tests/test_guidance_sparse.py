@@ -161,3 +161,13 @@ def test_custom_unary_operators_of_the_search_enter_the_basis():
                         operator_set=operators)
     formulas = SparseGenerator().propose(task)  # by name alone, cube_root is unknown
     assert _exact(formulas[:1], ("x",), X, y)
+
+
+def test_a_law_without_intercept_is_proposed_without_one():
+    # Noise makes a fitted intercept small but never zero; the law has none.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 3, (40, 2))
+    y = 2.5 * X[:, 0] / X[:, 1] ** 2 + rng.normal(0, 0.01, 40)
+    formulas = SparseGenerator().propose(_task(X, y, ("a", "b")))
+    a, b = sympy.symbols("a b")
+    assert set(formulas[0].as_coefficients_dict()) == {a / b**2}
