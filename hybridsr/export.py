@@ -19,7 +19,11 @@ holds, with PySR's columns:
 ``equation``
     PySR-style text, ``((2.5 * x0) + sin(x1))``, constants in full.
 ``sympy``
-    The sympy expression.
+    The sympy expression, in :func:`~hybridsr.expr.readable_form`: a fitted
+    constant that equals a simple number (``1/(4*pi)``, ``3/2``) to 9
+    significant digits is written as that number, and a fraction's
+    redundant scale is divided out; ``equation`` keeps every constant as
+    fitted.
 ``lambda``
     An :class:`EquationFunction`: a picklable numpy callable taking ``X``.
 ``tree``
@@ -43,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .config import check_choice
-from .expr import Language, evaluate_tree, to_latex, to_string, tree_to_sympy
+from .expr import Language, evaluate_tree, readable_form, to_latex, to_string, tree_to_sympy
 from .gp.scoring import loss_floor
 
 __all__ = ["MODEL_SELECTIONS", "BEST_LOSS_FACTOR", "EquationFunction", "pareto_scores",
@@ -164,7 +168,8 @@ def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0
     elif len(validation_losses) != len(trees):
         raise ValueError(f"got {len(validation_losses)} validation losses for {len(trees)} equations")
     table.insert(3, "validation_loss", pd.Series(validation_losses, dtype=np.float64))
-    table.insert(5, "sympy", pd.Series([tree_to_sympy(t, language) for t in trees], dtype=object))
+    table.insert(5, "sympy", pd.Series([readable_form(tree_to_sympy(t, language)) for t in trees],
+                                       dtype=object))
     table.insert(6, "lambda", pd.Series([EquationFunction(t, language) for t in trees], dtype=object))
     return table
 
@@ -238,7 +243,7 @@ def front_records(table: pd.DataFrame, language: Language, selected: int | None 
             "validation_loss": _json_number(held_out),
             "score": _json_number(row.score),
             "equation": row.equation,
-            "sympy": str(tree_to_sympy(row.tree, language)),
+            "sympy": str(readable_form(tree_to_sympy(row.tree, language))),
             "latex": to_latex(row.tree, language),
             "selected": i == selected,
         })

@@ -286,15 +286,23 @@ _TIMELINE_SNAPSHOTS = 48
 
 
 def _hybridsr_timeline(history, language, back) -> list[tuple[float, list[str]]]:
-    """Evenly spaced snapshots of the hall of fame (the last one always), as sympy strings."""
-    from ..expr import tree_to_sympy
+    """Evenly spaced snapshots of the hall of fame (the last one always), as sympy strings
+    in the readable form of the final front (:func:`~hybridsr.expr.readable_form`)."""
+    from ..expr import readable_form, tree_to_sympy
 
     if not history:
         return []
     step = max(1, -(-len(history) // _TIMELINE_SNAPSHOTS))
     picked = list(range(len(history) - 1, -1, -step))[::-1]
-    return [(float(history[i].elapsed),
-             [str(tree_to_sympy(m.tree, language).xreplace(back)) for m in history[i].hall_of_fame])
+    written = {}  # members repeat across snapshots; each is written once
+
+    def write(tree) -> str:
+        key = str(tree)
+        if key not in written:
+            written[key] = str(readable_form(tree_to_sympy(tree, language)).xreplace(back))
+        return written[key]
+
+    return [(float(history[i].elapsed), [write(m.tree) for m in history[i].hall_of_fame])
             for i in picked]
 
 
