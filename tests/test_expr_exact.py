@@ -79,3 +79,12 @@ def test_readable_form_computes_the_same_values():
     points = rng.uniform(0.1, 2.0, size=(3, 50))
     np.testing.assert_allclose(sympy.lambdify((x, y, z), readable)(*points),
                                sympy.lambdify((x, y, z), fitted)(*points), rtol=1e-9)
+
+
+def test_a_products_coefficient_moves_into_its_sum():
+    # I*(exp(u) - 1) as a structure generator's pieces multiply it out
+    scale = 1 / 0.318493436006259
+    fitted = 0.318493436006259 * x * (scale * sympy.exp(y) - scale)
+    assert readable_form(fitted) == x * (sympy.exp(y) - 1)
+    noisy = 0.3185 * x * (3.1 * sympy.exp(y) - 2.9)
+    assert readable_form(noisy) == noisy

@@ -97,6 +97,21 @@ def test_candidates_too_long_as_written_come_in_their_short_form():
     assert np.allclose(written, sympy.lambdify(x0, sextic)(values), rtol=1e-12)
 
 
+def test_a_candidate_multiplied_out_and_refactored_when_that_is_shorter():
+    # A structure generator's product for m*x**2*(w**2 + v**2)/4: 24 nodes as written.
+    language = _language(unary=(), n_features=4)
+    m, w, v, x0 = sympy.symbols("x0 x1 x2 x3")
+    product = 0.132942256146881 * m * w**2 * x0**2 * (1.88051570092046 + 1.88051570092046 * v**2 / w**2)
+    assert len(sympy_to_tree(product, language)) > 20
+    initial, _ = candidate_trees([product], language, 20, n_initial=1)
+    assert len(initial) == 1 and len(initial[0]) == 15
+    values = np.array([[1.3, 2.1, 0.7, 2.5], [0.4, 1.1, 3.0, 0.9]])
+    written = tree_to_sympy(initial[0], language, use_variable_names=False)
+    as_written = sympy.lambdify(sorted(written.free_symbols, key=str), written)(*values.T)
+    np.testing.assert_allclose(as_written, sympy.lambdify((m, w, v, x0), product)(*values.T),
+                               rtol=1e-12)
+
+
 def test_graft_inserts_a_donor():
     language = _language()
     donor = sympy_to_tree(sympy.sin(sympy.Symbol("x0")), language)

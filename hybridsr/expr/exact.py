@@ -13,8 +13,11 @@ the fitted constants carry the noise and stay floats.
 A fraction also carries a redundant scale when every constant of its
 denominator is free: ``23791854.6/(7930618.2 - 2643539.4*x)`` is ``9/(3 - x)``.
 Before snapping, each such denominator is divided through by whichever of
-its coefficients leaves the fewest floats after snapping (the expression is
-unchanged up to float rounding), so the scale no longer hides the numbers.
+its coefficients leaves the fewest floats after snapping, and a product's
+coefficient is multiplied into a sum it holds where that leaves fewer
+(``0.3185*I*(3.1398*exp(u) - 3.1398)`` is ``I*(exp(u) - 1)``); the
+expression is unchanged up to float rounding, and the scale no longer hides
+the numbers.
 """
 
 from __future__ import annotations
@@ -123,34 +126,54 @@ def _float_count(expression: sympy.Expr, rtol: float) -> int:
 
 
 def _rescale_denominators(expression: sympy.Expr, rtol: float) -> sympy.Expr:
-    """Bottom-up: each product's sums in a negative power divided through by their best coefficient."""
+    """Bottom-up: each product's sums rescaled (:func:`_rescaled_options`) where that leaves
+    fewer floats after snapping."""
     if expression.is_Atom:
         return expression
     arguments = [_rescale_denominators(argument, rtol) for argument in expression.args]
     rebuilt = expression.func(*arguments) if arguments != list(expression.args) else expression
     factors = list(rebuilt.args) if rebuilt.is_Mul else [rebuilt]
-    if not any(_is_scalable_denominator(f) for f in factors):
+    if not any(_rescaled_options(factors, k) for k in range(len(factors))):
         return rebuilt
     # The scale taken out of a denominator joins the product's coefficient,
     # so each choice is judged on the whole product.
     for position in range(len(factors)):
         factor = factors[position]
-        if not _is_scalable_denominator(factor):
-            continue
-        base, exponent = factor.args
-        best_count = _float_count(sympy.Mul(*factors), rtol)
-        best = factors
-        for term in base.args:
-            coefficient = term.as_coeff_Mul()[0]
-            if not coefficient.is_Float or coefficient in (1, -1):
-                continue
-            scaled = sympy.Add(*[t / coefficient for t in base.args]) ** exponent
-            option = [*factors[:position], scaled, *factors[position + 1:], coefficient ** exponent]
+        best, best_count = factors, _float_count(sympy.Mul(*factors), rtol)
+        for option in _rescaled_options(factors, position):
             count = _float_count(sympy.Mul(*option), rtol)
             if count < best_count:
                 best, best_count = option, count
         factors = best
     return sympy.Mul(*factors)
+
+
+def _rescaled_options(factors: list, position: int) -> list[list]:
+    """The product ``factors`` rewritten with the factor at ``position`` rescaled, each way.
+
+    A sum in a negative power is divided through by one of its float
+    coefficients (the scale joins the product); a sum in the first power
+    takes in the product's numeric coefficient, ``0.32*x*(3.14*a - 3.14)``
+    becoming ``x*(1.0*a - 1.0)``.
+    """
+    factor = factors[position]
+    others = factors[:position] + factors[position + 1:]
+    if _is_scalable_denominator(factor):
+        base, exponent = factor.args
+        options = []
+        for term in base.args:
+            coefficient = term.as_coeff_Mul()[0]
+            if coefficient.is_Float and coefficient not in (1, -1):
+                scaled = sympy.Add(*[t / coefficient for t in base.args]) ** exponent
+                options.append([*others, scaled, coefficient ** exponent])
+        return options
+    if factor.is_Add and any(t.as_coeff_Mul()[0].is_Float for t in factor.args):
+        numbers = [f for f in others if f.is_Number]
+        if numbers:
+            coefficient = sympy.Mul(*numbers)
+            rest = [f for f in others if not f.is_Number]
+            return [[*rest, sympy.Add(*[coefficient * t for t in factor.args])]]
+    return []
 
 
 def _is_scalable_denominator(factor: sympy.Expr) -> bool:
