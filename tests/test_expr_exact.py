@@ -88,3 +88,10 @@ def test_a_products_coefficient_moves_into_its_sum():
     assert readable_form(fitted) == x * (sympy.exp(y) - 1)
     noisy = 0.3185 * x * (3.1 * sympy.exp(y) - 2.9)
     assert readable_form(noisy) == noisy
+
+
+def test_a_coefficient_taken_out_of_the_product_before_its_last_factor():
+    # Unevaluated, the factors keep this order: the sum, then two more factors.
+    scale = 1 / 0.318493436006259
+    fitted = sympy.Mul(0.318493436006259, scale * x - scale, y, z, evaluate=False)
+    assert readable_form(fitted) == (x - 1) * y * z

@@ -137,14 +137,15 @@ def _rescale_denominators(expression: sympy.Expr, rtol: float) -> sympy.Expr:
         return rebuilt
     # The scale taken out of a denominator joins the product's coefficient,
     # so each choice is judged on the whole product.
-    for position in range(len(factors)):
-        factor = factors[position]
+    position = 0
+    while position < len(factors):  # a rescaling may take a number factor out of the list
         best, best_count = factors, _float_count(sympy.Mul(*factors), rtol)
         for option in _rescaled_options(factors, position):
             count = _float_count(sympy.Mul(*option), rtol)
             if count < best_count:
                 best, best_count = option, count
         factors = best
+        position += 1
     return sympy.Mul(*factors)
 
 
