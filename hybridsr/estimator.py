@@ -774,7 +774,8 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         return np.column_stack(columns) if self._multi_target else columns[0]
 
     def sympy(self, index=None):
-        """The sympy expression of the selected equation (a list with several targets)."""
+        """The sympy expression of the selected equation (a list with several targets), in
+        :func:`~hybridsr.expr.readable_form`: constants that equal simple numbers written as them."""
         return self._one_or_list(self._rows(index, "sympy"))
 
     def latex(self, index=None, precision: int | None = 3):
