@@ -37,7 +37,7 @@ from .guidance import (BUILTIN_GENERATORS, GUIDANCE_STARTS, GuidanceTask, StallR
 from .export import (MODEL_SELECTIONS, check_index, equations_table, format_front, front_frame,
                      rounding_loss_floor, select_index, write_front_csv)
 from .operators import OperatorSet
-from .validation import cross_validated_losses
+from .validation import cross_validate
 from .progress import ProgressDisplay
 
 __all__ = ["HybridSRRegressor", "ESTIMATOR_PARAMETERS", "GUIDANCE_CHOICES"]
@@ -168,8 +168,10 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         the highest score among those with loss within 1.5x of the lowest,
         comparing cross-validated losses (``validation_folds``) when there
         are some, so that a formula fitting the noise of a small sample is
-        not picked over the law. Read when predicting, so it can be changed
-        after fitting.
+        not picked over the law, then the simplest equation that this pick
+        does not beat on clearly more than half of the held-out rows
+        (:func:`hybridsr.export.beats_on_most_rows`). Read when predicting,
+        so it can be changed after fitting.
     validation_folds : int, default 5
         After the search, each front equation's constants are refitted on
         all folds but one and its loss measured on that one (at most 2,000
@@ -532,8 +534,10 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
                 raise RuntimeError(
                     f"the search stopped ({result.stop_reason}) before any equation could be "
                     f"evaluated on target {k}; allow more time (timeout_in_seconds, max_evals)")
-            validation = self._validation_losses(settings, language, result.hall_of_fame, data, seeds[k])
-            table = equations_table(result.hall_of_fame, language, floor, validation)
+            validation = self._cross_validation(settings, language, result.hall_of_fame, data, seeds[k])
+            table = equations_table(result.hall_of_fame, language, floor,
+                                    *((None, None) if validation is None
+                                      else (validation.losses, validation.row_losses)))
             if output is not None:
                 write_front_csv(table, output)
             results.append(result)
@@ -547,8 +551,8 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
             self.guidance_ = guidance_reports
         return self
 
-    def _validation_losses(self, settings: "_Settings", language: Language, hall_of_fame,
-                           data: Dataset, seed: np.random.SeedSequence):
+    def _cross_validation(self, settings: "_Settings", language: Language, hall_of_fame,
+                          data: Dataset, seed: np.random.SeedSequence):
         """Cross-validated losses of the front in complexity order (None when switched off)."""
         folds = _plain_int(self.validation_folds)
         if folds == 0:
@@ -558,7 +562,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 2**31)))
         evaluator = Evaluator(language.operator_set, settings.config.loss, settings.config.huber_delta)
         try:
-            return cross_validated_losses(trees, language, evaluator, data, folds=folds, rng=rng)
+            return cross_validate(trees, language, evaluator, data, folds=folds, rng=rng)
         except KeyboardInterrupt:  # the front is kept; "best" falls back to training losses
             return None
 

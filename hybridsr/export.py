@@ -51,7 +51,7 @@ from .expr import Language, evaluate_tree, readable_form, to_latex, to_string, t
 from .gp.scoring import loss_floor
 
 __all__ = ["MODEL_SELECTIONS", "BEST_LOSS_FACTOR", "EquationFunction", "pareto_scores",
-           "rounding_loss_floor",
+           "rounding_loss_floor", "beats_on_most_rows", "SIGN_TEST_DEVIATIONS",
            "front_frame", "equations_table", "select_index", "check_index", "format_front",
            "front_records", "write_front_csv", "write_json", "write_text_atomic"]
 
@@ -155,11 +155,14 @@ def front_frame(front: Iterable, language: Language, loss_floor: float = 0.0) ->
 
 
 def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0,
-                    validation_losses: Sequence[float] | None = None) -> pd.DataFrame:
+                    validation_losses: Sequence[float] | None = None,
+                    validation_row_losses: np.ndarray | None = None) -> pd.DataFrame:
     """The full table of a front (see the module docstring for the columns).
 
     ``validation_losses``, in the front's complexity order, fill the
-    ``validation_loss`` column (NaN without them).
+    ``validation_loss`` column (NaN without them). ``validation_row_losses``
+    (one row of held-out losses per equation, same order) are kept in
+    ``table.attrs["validation_row_losses"]`` for :func:`select_index`.
     """
     table = front_frame(front, language, loss_floor)
     trees = list(table["tree"])
@@ -168,6 +171,11 @@ def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0
     elif len(validation_losses) != len(trees):
         raise ValueError(f"got {len(validation_losses)} validation losses for {len(trees)} equations")
     table.insert(3, "validation_loss", pd.Series(validation_losses, dtype=np.float64))
+    if validation_row_losses is not None:
+        if len(validation_row_losses) != len(trees):
+            raise ValueError(f"got held-out row losses of {len(validation_row_losses)} equations "
+                             f"for {len(trees)}")
+        table.attrs["validation_row_losses"] = np.asarray(validation_row_losses, dtype=np.float64)
     table.insert(5, "sympy", pd.Series([readable_form(tree_to_sympy(t, language)) for t in trees],
                                        dtype=object))
     table.insert(6, "lambda", pd.Series([EquationFunction(t, language) for t in trees], dtype=object))
@@ -184,7 +192,12 @@ def select_index(table: pd.DataFrame, model_selection: str = "best",
     ``loss_floor`` (by default ``table.attrs["loss_floor"]``, else 0). Ties
     go to the simpler equation. When the table has validation losses,
     "best" compares those instead of the training losses, so an equation
-    that only fits the noise of the training rows is not eligible.
+    that only fits the noise of the training rows is not eligible; and with
+    held-out losses row by row (``table.attrs["validation_row_losses"]``)
+    it then takes the simplest equation that its pick does not beat on
+    clearly more than half of the held-out rows (:func:`beats_on_most_rows`),
+    so that a formula whose lower loss comes from a few rows (a pole placed
+    at one noisy point) does not displace the law.
     """
     check_choice("model_selection", model_selection, MODEL_SELECTIONS)
     if len(table) == 0:
@@ -202,7 +215,32 @@ def select_index(table: pd.DataFrame, model_selection: str = "best",
         losses = np.nan_to_num(table["validation_loss"].to_numpy(dtype=np.float64), nan=np.inf)
     floored = np.maximum(losses, loss_floor)
     eligible = np.flatnonzero(floored <= BEST_LOSS_FACTOR * np.min(floored))
-    return int(eligible[np.argmax(scores[eligible])])
+    pick = int(eligible[np.argmax(scores[eligible])])
+    by_row = table.attrs.get("validation_row_losses")
+    if by_row is None or np.shape(by_row)[0] != len(table) or np.shape(by_row)[1] == 0:
+        return pick
+    complexities = table["complexity"].to_numpy(dtype=np.float64)
+    for simpler in np.argsort(complexities, kind="stable"):
+        if complexities[simpler] >= complexities[pick]:
+            break
+        if np.all(np.isfinite(by_row[simpler])) and not beats_on_most_rows(by_row[pick], by_row[simpler]):
+            return int(simpler)
+    return pick
+
+
+#: How many standard deviations above half of the rows a formula must win to beat another
+#: (a one-sided sign test; 1 is a 16% chance that a formula no better wins that often).
+SIGN_TEST_DEVIATIONS = 1.0
+
+
+def beats_on_most_rows(losses: np.ndarray, other: np.ndarray) -> bool:
+    """Whether ``losses`` is lower than ``other`` on clearly more than half of the rows
+    where they differ: more than ``m/2 + SIGN_TEST_DEVIATIONS * sqrt(m)/2`` of them, ``m``
+    the rows that differ (a sign test, which a few rows of large gains cannot pass)."""
+    differ = losses != other
+    m = int(np.count_nonzero(differ))
+    wins = int(np.count_nonzero(losses[differ] < other[differ]))
+    return m > 0 and wins > m / 2 + SIGN_TEST_DEVIATIONS * math.sqrt(m) / 2
 
 
 def check_index(table: pd.DataFrame, index) -> int:

@@ -17,6 +17,7 @@ replacement, take part.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -26,7 +27,8 @@ from .evaluate.evaluator import Dataset, Evaluator
 from .expr import Language
 from .expr.tree import compile_tree
 
-__all__ = ["MAX_ROWS", "MIN_ROWS", "cross_validated_losses"]
+__all__ = ["MAX_ROWS", "MIN_ROWS", "CrossValidation", "cross_validate", "cross_validated_losses",
+           "row_losses"]
 
 #: Rows taken into the cross-validation at most (a seeded sample of them).
 MAX_ROWS = 2000
@@ -34,9 +36,51 @@ MAX_ROWS = 2000
 MIN_ROWS = 4
 
 
+@dataclass(frozen=True)
+class CrossValidation:
+    """Held-out losses of a front's equations.
+
+    Attributes
+    ----------
+    losses : ndarray of shape (n_trees,)
+        Mean held-out loss of each tree (fold losses weighted by fold size);
+        inf for a tree invalid on some held-out fold, NaN for all when there
+        are fewer than :data:`MIN_ROWS` rows.
+    row_losses : ndarray of shape (n_trees, n_rows)
+        Each tree's loss on each held-out row (in the order of the sampled
+        rows; the same rows for every tree), inf where it is not finite.
+        Model selection compares equations row by row with them.
+    """
+
+    losses: np.ndarray
+    row_losses: np.ndarray
+
+
 def cross_validated_losses(trees: Sequence, language: Language, evaluator: Evaluator,
                            data: Dataset, *, folds: int, rng: np.random.Generator,
                            max_iterations: int = 50) -> np.ndarray:
+    """Mean held-out loss of each tree (:attr:`CrossValidation.losses` of :func:`cross_validate`)."""
+    return cross_validate(trees, language, evaluator, data, folds=folds, rng=rng,
+                          max_iterations=max_iterations).losses
+
+
+def row_losses(predictions: np.ndarray, targets: np.ndarray, loss: str, huber_delta: float) -> np.ndarray:
+    """Each row's loss (``"mse"``: squared error, ``"mae"``: absolute, ``"huber"``), inf
+    where a prediction is not finite."""
+    residual = np.abs(np.asarray(predictions, dtype=np.float64) - targets)
+    if loss == "mse":
+        out = residual ** 2
+    elif loss == "mae":
+        out = residual
+    else:
+        out = np.where(residual <= huber_delta, 0.5 * residual ** 2,
+                       huber_delta * (residual - 0.5 * huber_delta))
+    return np.where(np.isfinite(out), out, np.inf)
+
+
+def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
+                   data: Dataset, *, folds: int, rng: np.random.Generator,
+                   max_iterations: int = 50) -> CrossValidation:
     """Mean held-out loss of each tree over ``folds`` folds, constants refitted per fold.
 
     Parameters
@@ -59,15 +103,15 @@ def cross_validated_losses(trees: Sequence, language: Language, evaluator: Evalu
 
     Returns
     -------
-    ndarray of shape (len(trees),)
-        inf for a tree that is invalid on some held-out fold; all NaN when
-        the data has fewer than :data:`MIN_ROWS` rows.
+    CrossValidation
+        The mean held-out losses and the row-by-row ones (no rows when the
+        data has fewer than :data:`MIN_ROWS` rows).
     """
     if folds < 2:
         raise ValueError(f"folds must be at least 2, got {folds}")
     n = data.n_rows
     if n < MIN_ROWS:
-        return np.full(len(trees), np.nan)
+        return CrossValidation(np.full(len(trees), np.nan), np.empty((len(trees), 0)))
     order = rng.permutation(n)[:MAX_ROWS]
     splits = np.array_split(order, min(folds, order.size))
     parts = []
@@ -77,17 +121,23 @@ def cross_validated_losses(trees: Sequence, language: Language, evaluator: Evalu
     sizes = np.array([size for _, _, size in parts], dtype=np.float64)
 
     losses = np.empty(len(trees))
+    by_row = np.empty((len(trees), sum(len(s) for s in splits)))
     with np.errstate(all="ignore"):
         for i, tree in enumerate(trees):
             program = compile_tree(tree, language)
             fold_losses = np.empty(len(parts))
-            for k, (fit_part, held_part, _) in enumerate(parts):
+            first_row = 0
+            for k, (fit_part, held_part, size) in enumerate(parts):
                 constants = program.constants
                 if constants.size:
                     fit = fit_constants(program, evaluator, fit_part, rng=rng, n_restarts=1,
                                         max_iterations=max_iterations)
                     constants = fit.constants
                 fold_losses[k] = evaluator.loss(program, held_part, constants)
+                by_row[i, first_row:first_row + size] = row_losses(
+                    evaluator.predict(program, held_part, constants), held_part.y,
+                    evaluator.loss_name, evaluator.huber_delta)
+                first_row += size
             finite = np.all(np.isfinite(fold_losses))
             losses[i] = float(np.average(fold_losses, weights=sizes)) if finite else np.inf
-    return losses
+    return CrossValidation(losses, by_row)

@@ -12,7 +12,8 @@ import sympy
 
 from hybridsr.export import (EquationFunction, check_index, equations_table, format_front,
                              front_frame, front_records, pareto_scores, rounding_loss_floor,
-                             select_index, write_front_csv, write_json, write_text_atomic)
+                             beats_on_most_rows, select_index, write_front_csv, write_json,
+                             write_text_atomic)
 from hybridsr.expr import Constant, Individual, Language
 from hybridsr.operators import OperatorSet
 
@@ -92,6 +93,35 @@ def test_table_columns_and_contents(language, trees):
 def test_selection_rules(language, trees, rule, expected):
     table = front_frame(front_of(trees, LOSSES), language)
     assert select_index(table, rule) == expected
+
+
+def test_beats_on_most_rows_is_a_sign_test():
+    base = np.ones(100)
+    better = base.copy()
+    better[:60] = 0.5  # wins 60 of the 100 rows that differ: 60 > 50 + 5
+    assert beats_on_most_rows(better, base)
+    assert not beats_on_most_rows(base, better)
+    few = base.copy()
+    few[:3] = 0.0  # large gains on 3 rows, no others differ: 3 > 1.5 + 0.87
+    assert beats_on_most_rows(few, base)
+    few[3:50] = 1.01  # ...but small losses on 47 more
+    assert not beats_on_most_rows(few, base)
+    assert not beats_on_most_rows(base, base.copy())
+
+
+def test_best_takes_the_simplest_equation_the_pick_does_not_beat_row_by_row(language, trees):
+    losses = [10.0, 1.0, 0.14, 0.12, 0.1]
+    table = front_frame(front_of(trees, losses), language)
+    table.insert(3, "validation_loss", losses)
+    assert select_index(table, "best") == 2
+    rows = np.tile(np.array(losses)[:, None], (1, 40))
+    rows[2, :5] = 0.0  # the pick's lower loss comes from 5 of 40 rows...
+    rows[2, 5:] = 1.0 + 1e-3  # ...it loses narrowly on the others to a*b
+    table.attrs["validation_row_losses"] = rows
+    assert select_index(table, "best") == 1
+    rows[2, 5:] = 0.14  # beaten on every row, a*b is no match; the constant neither
+    assert select_index(table, "best") == 2
+    assert select_index(table, "accuracy") == 4 and select_index(table, "score") == 1
 
 
 def test_best_takes_all_within_one_and_a_half_of_lowest(language, trees):
