@@ -162,26 +162,6 @@ def test_time_a_generator_leaves_goes_to_the_next():
     assert second.limits[0] > 9.0  # the first took almost nothing of its 5 s
 
 
-def test_time_shares_follow_the_generators_weights():
-    @dataclasses.dataclass
-    class Recording(FixedGenerator):
-        limits: list = dataclasses.field(default_factory=list)
-        time_weight: float = 1.0
-
-        def propose(self, task):
-            self.limits.append(task.time_limit)
-            return super().propose(task)
-
-    light, heavy = Recording(("x",)), Recording(("x + 1",), time_weight=3.0)
-    task = GuidanceTask(np.ones((5, 1)), np.ones(5), ("x",), (), ("+",), 8.0, 0)
-    run_guidance([light, heavy], task)
-    assert light.limits[0] == pytest.approx(2.0, abs=0.1)
-    assert heavy.limits[0] > 7.5
-    from hybridsr.guidance.decomposition import StructureGenerator
-    from hybridsr.guidance.sparse import SparseGenerator
-    assert StructureGenerator().time_weight > getattr(SparseGenerator(), "time_weight", 1.0)
-
-
 def test_preparing_a_generator_is_not_charged_to_the_time_shares():
     import time
 

@@ -227,16 +227,9 @@ class StructureGenerator:
         Alternative decompositions explored at the top level.
     max_depth : int, default 4
         Levels of decomposition at most.
-    time_weight : float, default 3
-        Its claim on the guidance time against other generators' (1 by
-        default, see :func:`~hybridsr.guidance.run_guidance`): it trains a
-        teacher before it can test a structure, and with an equal share
-        beside a sparse fit of 3 s (five variables) it was left too little
-        to solve a leaf.
     """
 
     name: str = "structure"
-    time_weight: float = 3.0
     teacher_share: float = 0.4
     accept: float = 0.15
     beam: int = 1

@@ -80,7 +80,6 @@ class CandidateGenerator(Protocol):
     def propose(self, task: GuidanceTask) -> list[sympy.Expr]: ...
 
     # Optional: ``prepare(self) -> None`` loads what propose needs (imports), untimed.
-    # Optional: ``time_weight: float`` (default 1), its claim on the time (see run_guidance).
 
 
 @dataclass
@@ -174,14 +173,8 @@ class GuidanceOutcome:
     failures: dict[str, str]
 
 
-def _time_weight(generator) -> float:
-    weight = getattr(generator, "time_weight", 1.0)
-    return float(weight) if isinstance(weight, (int, float)) and weight > 0 else 1.0
-
-
 def run_guidance(generators: Sequence, task: GuidanceTask) -> GuidanceOutcome:
-    """Run each generator on its share of the time left in ``task.time_limit``, in
-    proportion to its ``time_weight`` (1 by default) among the generators still to run (a
+    """Run each generator on an equal share of the time left in ``task.time_limit`` (a
     generator that finishes early leaves its time to those after it); failures become
     warnings. The candidates come round robin: every generator's first, then every
     generator's second, and so on.
@@ -215,8 +208,7 @@ def run_guidance(generators: Sequence, task: GuidanceTask) -> GuidanceOutcome:
     for position, index in enumerate(ready):
         name, generator = names[index], generators[index]
         start = time.monotonic()
-        weights = [_time_weight(generators[k]) for k in ready[position:]]
-        share = max(deadline - start, 0.0) * weights[0] / sum(weights)
+        share = max(deadline - start, 0.0) / (len(ready) - position)
         try:
             own = dataclasses.replace(task, time_limit=share, seed=task.seed + index)
             with warnings.catch_warnings():
