@@ -51,7 +51,7 @@ from .expr import Language, evaluate_tree, readable_form, to_latex, to_string, t
 from .gp.scoring import loss_floor
 
 __all__ = ["MODEL_SELECTIONS", "BEST_LOSS_FACTOR", "EquationFunction", "pareto_scores",
-           "rounding_loss_floor", "beats_on_most_rows", "SIGN_TEST_DEVIATIONS",
+           "rounding_loss_floor", "beats_on_most_rows", "RowLosses", "SIGN_TEST_DEVIATIONS",
            "front_frame", "equations_table", "select_index", "check_index", "format_front",
            "front_records", "write_front_csv", "write_json", "write_text_atomic"]
 
@@ -154,6 +154,22 @@ def front_frame(front: Iterable, language: Language, loss_floor: float = 0.0) ->
     return table
 
 
+class RowLosses:
+    """Held-out losses row by row (one row per equation), as an equations table keeps them
+    in ``attrs``. Compares by value: pandas compares the attrs of tables it concatenates
+    (``nlargest`` does), and an array has no single truth value."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = np.asarray(values, dtype=np.float64)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RowLosses) and np.array_equal(self.values, other.values)
+
+    __hash__ = None
+
+
 def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0,
                     validation_losses: Sequence[float] | None = None,
                     validation_row_losses: np.ndarray | None = None) -> pd.DataFrame:
@@ -162,7 +178,8 @@ def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0
     ``validation_losses``, in the front's complexity order, fill the
     ``validation_loss`` column (NaN without them). ``validation_row_losses``
     (one row of held-out losses per equation, same order) are kept in
-    ``table.attrs["validation_row_losses"]`` for :func:`select_index`.
+    ``table.attrs["validation_row_losses"]`` (a :class:`RowLosses`) for
+    :func:`select_index`.
     """
     table = front_frame(front, language, loss_floor)
     trees = list(table["tree"])
@@ -175,7 +192,7 @@ def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0
         if len(validation_row_losses) != len(trees):
             raise ValueError(f"got held-out row losses of {len(validation_row_losses)} equations "
                              f"for {len(trees)}")
-        table.attrs["validation_row_losses"] = np.asarray(validation_row_losses, dtype=np.float64)
+        table.attrs["validation_row_losses"] = RowLosses(validation_row_losses)
     table.insert(5, "sympy", pd.Series([readable_form(tree_to_sympy(t, language)) for t in trees],
                                        dtype=object))
     table.insert(6, "lambda", pd.Series([EquationFunction(t, language) for t in trees], dtype=object))
@@ -217,7 +234,8 @@ def select_index(table: pd.DataFrame, model_selection: str = "best",
     eligible = np.flatnonzero(floored <= BEST_LOSS_FACTOR * np.min(floored))
     pick = int(eligible[np.argmax(scores[eligible])])
     by_row = table.attrs.get("validation_row_losses")
-    if by_row is None or np.shape(by_row)[0] != len(table) or np.shape(by_row)[1] == 0:
+    by_row = None if by_row is None else np.asarray(getattr(by_row, "values", by_row))
+    if by_row is None or by_row.ndim != 2 or by_row.shape[0] != len(table) or by_row.shape[1] == 0:
         return pick
     complexities = table["complexity"].to_numpy(dtype=np.float64)
     for simpler in np.argsort(complexities, kind="stable"):

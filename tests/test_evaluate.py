@@ -373,3 +373,25 @@ def test_in_place_loops_are_vectorised_without_alias_checks(tmp_path, monkeypatc
         code[function.__name__] = ir
     assert not re.search(r"diff\.check|memcheck|conflict", code["_unary_inplace"])
     assert not re.search(r"@(llvm\.)?(exp|log)\b", code["_unary_inplace"]), "libm is still called"
+
+
+def test_compile_kernels_leaves_every_kernel_compiled():
+    # A fresh process, so that no earlier test has called the kernels; the operator set is
+    # the one most tests use, so the disk cache makes this quick.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        from hybridsr.evaluate import Evaluator
+        from hybridsr.operators import OperatorSet
+        evaluator = Evaluator(OperatorSet.from_spec(["+", "-", "*", "/"], ["sin", "cos"]))
+        names = ["predict", "predict_many", "loss", "loss_many", "jacobian", "least_squares"]
+        kernels = [getattr(evaluator._kernels, name) for name in names]
+        assert not any(k.signatures for k in kernels), "called before the test"
+        evaluator.compile_kernels(3)
+        print([name for name, k in zip(names, kernels) if not k.signatures])
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

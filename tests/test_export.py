@@ -124,6 +124,17 @@ def test_best_takes_the_simplest_equation_the_pick_does_not_beat_row_by_row(lang
     assert select_index(table, "accuracy") == 4 and select_index(table, "score") == 1
 
 
+def test_a_table_with_row_losses_takes_pandas_operations(language, trees):
+    table = equations_table(front_of(trees, LOSSES), language, 0.0, LOSSES,
+                            np.tile(np.array(LOSSES)[:, None], (1, 6)))
+    assert list(table.nlargest(2, "loss")["loss"]) == [10.0, 1.0]  # concatenates internally
+    both = pd.concat([table, table])
+    assert len(both) == 10
+    again = pickle.loads(pickle.dumps(table))
+    assert again.attrs["validation_row_losses"] == table.attrs["validation_row_losses"]
+    assert select_index(again, "best") == select_index(table, "best")
+
+
 def test_best_takes_all_within_one_and_a_half_of_lowest(language, trees):
     # 0.14 is within 1.5 x 0.1 of the lowest, and scores higher than 0.1's step
     table = front_frame(front_of(trees, [10.0, 1.0, 0.14, 0.12, 0.1]), language)

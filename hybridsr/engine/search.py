@@ -41,7 +41,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..config import SearchConfig
-from ..evaluate.evaluator import Dataset
+from ..evaluate.evaluator import Dataset, Evaluator
 from ..expr.tree import Language
 from ..gp.frequencies import ComplexityFrequencies
 from ..gp.hall_of_fame import HallOfFame
@@ -301,6 +301,8 @@ def run_search(
     if data.n_features != language.n_features:
         raise ValueError(f"the data has {data.n_features} features but the language "
                          f"{language.n_features}; build both from the same X")
+    # Numba compiles a new operator set's kernels on first use: before the clock starts.
+    Evaluator(language.operator_set, config.loss, config.huber_delta).compile_kernels(data.n_features)
     start = time.monotonic()
     deadline = math.inf if config.timeout_in_seconds is None else start + config.timeout_in_seconds
     if state is None:

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..expr.tree import Program
+from ..expr.tree import CONSTANT, VARIABLE, Program
 from ..operators import OperatorSet
 from .codegen import load_kernels
 
@@ -147,6 +147,29 @@ class Evaluator:
     def _work(self, depth: int, n_rows: int) -> np.ndarray:
         # Kernels read only the first n_rows of each row, so one buffer serves every size.
         return self._buffer("work", (depth, n_rows))[:depth]
+
+    def compile_kernels(self, n_features: int) -> None:
+        """Call every kernel once on two rows, so that numba compiles them (or loads them
+        from its cache) now rather than inside a timed search: compiling a new operator
+        set's kernels takes tens of seconds, which a 30 s search would otherwise spend."""
+        binary = [k for k, op in enumerate(self.operator_set.operators) if op.arity == 2]
+        if binary:  # x0 (op) c: a constant, so the Jacobian and the fit have one to work on
+            program = Program(np.array([VARIABLE, CONSTANT, binary[0]], dtype=np.int32),
+                              np.zeros(3, dtype=np.int32), np.ones(1), 2)
+        else:
+            program = Program(np.array([VARIABLE], dtype=np.int32), np.zeros(1, dtype=np.int32),
+                              np.empty(0), 1)
+        X = np.full((2, max(int(n_features), 1)), 1.5)
+        data = Dataset.from_arrays(X, np.array([1.0, 2.0]))
+        with np.errstate(all="ignore"):
+            self.predict(program, data)
+            self.predict_many([program], data)
+            self.loss(program, data)
+            self.losses([program], data)
+            if program.constants.size:
+                self.jacobian(program, data)
+                self.least_squares(program, data, program.constants, np.full(2, 0.5 ** 0.5),
+                                   2, 1e-12, 0.0)
 
     # -- predictions -----------------------------------------------------------
     def predict(self, program: Program, data: Dataset, constants: np.ndarray | None = None) -> np.ndarray:
