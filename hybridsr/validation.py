@@ -26,9 +26,9 @@ from .constants import fit_constants
 from .evaluate.evaluator import Dataset, Evaluator
 from .expr import Language
 from .expr.tree import compile_tree
+from .gp.scoring import row_losses
 
-__all__ = ["MAX_ROWS", "MIN_ROWS", "CrossValidation", "cross_validate", "cross_validated_losses",
-           "row_losses"]
+__all__ = ["MAX_ROWS", "MIN_ROWS", "CrossValidation", "cross_validate", "cross_validated_losses"]
 
 #: Rows taken into the cross-validation at most (a seeded sample of them).
 MAX_ROWS = 2000
@@ -62,20 +62,6 @@ def cross_validated_losses(trees: Sequence, language: Language, evaluator: Evalu
     """Mean held-out loss of each tree (:attr:`CrossValidation.losses` of :func:`cross_validate`)."""
     return cross_validate(trees, language, evaluator, data, folds=folds, rng=rng,
                           max_iterations=max_iterations).losses
-
-
-def row_losses(predictions: np.ndarray, targets: np.ndarray, loss: str, huber_delta: float) -> np.ndarray:
-    """Each row's loss (``"mse"``: squared error, ``"mae"``: absolute, ``"huber"``), inf
-    where a prediction is not finite."""
-    residual = np.abs(np.asarray(predictions, dtype=np.float64) - targets)
-    if loss == "mse":
-        out = residual ** 2
-    elif loss == "mae":
-        out = residual
-    else:
-        out = np.where(residual <= huber_delta, 0.5 * residual ** 2,
-                       huber_delta * (residual - 0.5 * huber_delta))
-    return np.where(np.isfinite(out), out, np.inf)
 
 
 def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
@@ -133,10 +119,12 @@ def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
                     fit = fit_constants(program, evaluator, fit_part, rng=rng, n_restarts=1,
                                         max_iterations=max_iterations)
                     constants = fit.constants
-                fold_losses[k] = evaluator.loss(program, held_part, constants)
-                by_row[i, first_row:first_row + size] = row_losses(
-                    evaluator.predict(program, held_part, constants), held_part.y,
-                    evaluator.loss_name, evaluator.huber_delta)
+                rows = row_losses(evaluator.predict(program, held_part, constants), held_part.y,
+                                  evaluator.loss_name, evaluator.huber_delta)
+                by_row[i, first_row:first_row + size] = rows
+                # The fold's loss as the kernels weigh it, from the rows (no second pass).
+                fold_losses[k] = np.average(rows, weights=held_part.weights if held_part.weights.size
+                                            else None)
                 first_row += size
             finite = np.all(np.isfinite(fold_losses))
             losses[i] = float(np.average(fold_losses, weights=sizes)) if finite else np.inf

@@ -6,7 +6,8 @@ import pytest
 from hybridsr.evaluate import Dataset, Evaluator
 from hybridsr.expr import Language, compile_tree, sympy_to_tree
 from hybridsr.operators import OperatorSet
-from hybridsr.validation import MIN_ROWS, cross_validate, cross_validated_losses, row_losses
+from hybridsr.gp.scoring import row_losses
+from hybridsr.validation import MIN_ROWS, cross_validate, cross_validated_losses
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from ..expr.tree import Individual, Language, compile_tree, with_constants
 from .constraints import Constraints
 from .member import Member
 
-__all__ = ["Scorer", "baseline_loss", "loss_floor"]
+__all__ = ["Scorer", "baseline_loss", "loss_floor", "row_losses"]
 
 
 def loss_floor(data, loss: str, huber_delta: float = 1.0, relative_error: float = 1e-14) -> float:
@@ -37,6 +37,20 @@ def loss_floor(data, loss: str, huber_delta: float = 1.0, relative_error: float 
     return tolerance * tolerance
 
 
+def row_losses(predictions: np.ndarray, targets: np.ndarray, loss: str, huber_delta: float) -> np.ndarray:
+    """Each row's loss (``"mse"``: squared error, ``"mae"``: absolute, ``"huber"``), as the
+    kernels add them up; inf where a prediction is not finite."""
+    residual = np.abs(np.asarray(predictions, dtype=np.float64) - targets)
+    if loss == "mse":
+        out = residual * residual
+    elif loss == "mae":
+        out = residual
+    else:
+        out = np.where(residual <= huber_delta, 0.5 * residual * residual,
+                       huber_delta * (residual - 0.5 * huber_delta))
+    return np.where(np.isfinite(out), out, np.inf)
+
+
 def baseline_loss(data: Dataset, loss: str, huber_delta: float = 1.0) -> float:
     """The loss of the best constant prediction (weighted median for MAE, weighted mean otherwise)."""
     y = data.y
@@ -45,13 +59,9 @@ def baseline_loss(data: Dataset, loss: str, huber_delta: float = 1.0) -> float:
         order = np.argsort(y, kind="stable")
         cumulative = np.cumsum(w[order])
         centre = float(y[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
-        return float(np.average(np.abs(y - centre), weights=w))
-    r = y - np.average(y, weights=w)
-    if loss == "mse":
-        return float(np.average(r * r, weights=w))
-    ar = np.abs(r)
-    huber = np.where(ar <= huber_delta, 0.5 * r * r, huber_delta * (ar - 0.5 * huber_delta))
-    return float(np.average(huber, weights=w))
+    else:
+        centre = float(np.average(y, weights=w))
+    return float(np.average(row_losses(np.full_like(y, centre), y, loss, huber_delta), weights=w))
 
 
 class Scorer:
