@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .config import MutationWeights, SearchConfig, check_choice
+from .constant_tying import simplify_front
 from .engine.checkpoint import (FitCheckpoints, data_digest, parse_checkpoint_every,
                                 read_checkpoint)
 from .engine.cluster import open_cluster, resolve_cluster
@@ -45,7 +46,8 @@ __all__ = ["HybridSRRegressor", "ESTIMATOR_PARAMETERS", "GUIDANCE_CHOICES"]
 #: Parameters of the estimator that are not fields of :class:`SearchConfig`.
 ESTIMATOR_PARAMETERS = ("binary_operators", "unary_operators", "complexity_of_operators",
                         "complexity_of_constants", "complexity_of_variables", "model_selection",
-                        "validation_folds", "n_jobs", "random_state", "verbosity", "output_file", "warm_start",
+                        "validation_folds", "simplify_constants", "n_jobs", "random_state", "verbosity",
+                        "output_file", "warm_start",
                         "guidance", "guidance_start", "guidance_fraction", "guidance_time_fraction",
                         "teacher",
                         "cluster", "cluster_options", "checkpoint_file", "checkpoint_every")
@@ -177,6 +179,15 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         all folds but one and its loss measured on that one (at most 2,000
         rows take part): the ``validation_loss`` column, which "best"
         selection compares. 0 skips it (PySR's rule on training losses).
+    simplify_constants : bool, default True
+        After the search, set a front equation's constants to simple
+        fractions, or tie two of them together (``c_i = c_j`` or
+        ``c_i = -c_j``), where the data cannot tell the difference: each
+        change removes a free parameter and is kept when the Bayesian
+        information criterion does not rise (:mod:`hybridsr.constant_tying`).
+        Noisy data then give ``-log(R*(1/n1**2 - 1/n2**2))`` instead of
+        ``-0.9991*log(11088920/n1**2 - 11102056/n2**2)``; exact fits, and
+        losses other than "mse", are left as they are.
     n_jobs : int, optional
         Worker processes for the islands (None or 1: in this process; -1:
         every core). Results do not depend on it.
@@ -215,8 +226,8 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         When the generators run. "stall": the search runs as plain GP and
         the generators run only once its Pareto front stops improving (the
         front's geometric-mean loss over complexities falls by less than 1%
-        in 3 iterations), at the latest after half the iterations or half of
-        ``timeout_in_seconds``, and never when the front already holds an
+        in 3 iterations), at the latest after a quarter of the iterations or
+        of ``timeout_in_seconds``, and never when the front already holds an
         exact formula or the search ends first; their candidates then
         replace the worst members of the islands. Guidance runs at most once
         per search (a warm start or resume of a search that ran it does not
@@ -357,6 +368,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         early_stop_condition=None,
         model_selection="best",
         validation_folds=5,
+        simplify_constants=True,
         n_jobs=None,
         random_state=None,
         verbosity=1,
@@ -419,6 +431,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         self.early_stop_condition = early_stop_condition
         self.model_selection = model_selection
         self.validation_folds = validation_folds
+        self.simplify_constants = simplify_constants
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbosity = verbosity
@@ -534,8 +547,13 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
                 raise RuntimeError(
                     f"the search stopped ({result.stop_reason}) before any equation could be "
                     f"evaluated on target {k}; allow more time (timeout_in_seconds, max_evals)")
-            validation = self._cross_validation(settings, language, result.hall_of_fame, data, seeds[k])
-            table = equations_table(result.hall_of_fame, language, floor,
+            front = result.hall_of_fame
+            if self.simplify_constants:
+                evaluator = Evaluator(language.operator_set, settings.config.loss,
+                                      settings.config.huber_delta)
+                front = simplify_front(front, language, evaluator, data, loss_floor=floor)
+            validation = self._cross_validation(settings, language, front, data, seeds[k])
+            table = equations_table(front, language, floor,
                                     *((None, None) if validation is None
                                       else (validation.losses, validation.row_losses)))
             if output is not None:
@@ -638,6 +656,8 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         if not _is_integer(self.validation_folds) or self.validation_folds < 0 or self.validation_folds == 1:
             raise ValueError(f"validation_folds must be 0 (no cross-validation) or an integer >= 2, "
                              f"got {self.validation_folds!r}")
+        if not isinstance(self.simplify_constants, (bool, np.bool_)):
+            raise ValueError(f"simplify_constants must be True or False, got {self.simplify_constants!r}")
         if not _is_integer(self.verbosity) or self.verbosity < 0:
             raise ValueError(f"verbosity must be an integer >= 0 (0 silent, 1 progress line), "
                              f"got {self.verbosity!r}")

@@ -252,7 +252,7 @@ def test_guided_search_is_reproducible(start):
 
 # -- guidance_start="stall" ------------------------------------------------------------------
 # ncycles_per_iteration=1 without constant fitting: a search that cannot improve, so it stalls.
-STUCK = dict(unary_operators=["sin"], niterations=12, populations=2, population_size=20,
+STUCK = dict(unary_operators=["sin"], niterations=20, populations=2, population_size=20,
              ncycles_per_iteration=1, should_optimize_constants=False, random_state=0, verbosity=0)
 
 
@@ -315,7 +315,7 @@ def test_search_ending_before_it_stalls_runs_no_guidance(ending):
 
 def test_stall_guidance_is_the_same_with_processes():
     X, y = _data()
-    options = dict(STUCK, niterations=7, ncycles_per_iteration=2)
+    options = dict(STUCK, niterations=14, ncycles_per_iteration=2)
     serial = HybridSRRegressor(guidance=[FixedGenerator(("sin(x0) - x0",))], **options).fit(X, y)
     parallel = HybridSRRegressor(guidance=[FixedGenerator(("sin(x0) - x0",))], n_jobs=2,
                                  **options).fit(X, y)

@@ -65,6 +65,10 @@ _PACKAGES = {
 }
 # hybridsr stops on its timeout; this many iterations never come first.
 _HYBRIDSR_ITERATIONS = 10**9
+# The estimator's default maxsize (PySR's, 20) is shorter than 11 of the 105 AI Feynman laws
+# with up to 5 variables as they are written (III.19.51 has 23 nodes, I.41.16 26; Operon runs
+# with max_length 50): benchmarks let formulas grow to 30 nodes.
+_HYBRIDSR_MAXSIZE = 30
 # Operon stops on time too; its generation and evaluation caps are set out of reach.
 _OUT_OF_REACH = 10**9
 # Operon prints coefficients in fixed point with this many decimals (enough
@@ -257,7 +261,7 @@ def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs, guidance=None
     settings = dict(binary_operators=list(problem.binary_operators),
                     unary_operators=list(problem.unary_operators),
                     timeout_in_seconds=time_budget, niterations=_HYBRIDSR_ITERATIONS,
-                    random_state=seed, verbosity=0, n_jobs=n_jobs,
+                    maxsize=_HYBRIDSR_MAXSIZE, random_state=seed, verbosity=0, n_jobs=n_jobs,
                     guidance=None if guidance is None else list(guidance))
     model = HybridSRRegressor(**settings)
     model.fit(pd.DataFrame(X, columns=list(names)), y)

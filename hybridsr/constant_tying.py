@@ -1,0 +1,301 @@
+"""Fewer free constants where the data cannot tell them apart.
+
+A search fits every constant of a formula freely, so noisy data give
+``-0.9991*log(11088920/n1**2 - 11102056/n2**2)`` where the law is
+``-log(R*(1/n1**2 - 1/n2**2))``: the two large constants agree within their
+uncertainty, and so do ``-0.9991`` and ``-1``. AI Feynman (Udrescu & Tegmark
+2020) snaps fitted constants to simple rationals where the description
+length falls; here the same idea is a statistical test on the fitted
+constants:
+
+1. The constants are refitted (Levenberg-Marquardt) and their covariance
+   estimated from the Jacobian, ``s**2 (J^T J)^-1`` with ``s**2`` the
+   residual variance.
+2. Each *simplification* removes one free parameter: a constant set to the
+   simplest fraction ``p/q`` (``q <= 6``, ``|p| <= 24``) within its uncertainty, or two
+   constants tied (``c_i = c_j`` or ``c_i = -c_j``). Those whose Wald
+   statistic is small are refitted with the rest of the constants free.
+3. One is accepted when the Bayesian information criterion does not rise:
+   ``n log(L_new / L) <= log(n)`` for ``n`` rows and mean squared errors
+   ``L``. Steps repeat until none is accepted.
+
+The decisions read at most :data:`MAX_ROWS` rows (evenly spaced, so no
+random numbers are drawn); the simplified constants are then refitted on
+every row.
+
+Exact fits (noise-free data, loss at the rounding floor) have tiny
+uncertainties and are left as they are. Only the squared-error loss has the
+Gaussian likelihood the criterion reads; other losses are left unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .evaluate.evaluator import Dataset, Evaluator
+from .expr.tree import Language, compile_tree, constants_of, with_constants
+
+__all__ = ["TiedConstants", "tie_constants", "simplify_front"]
+
+#: Largest denominator of the fractions a constant may be set to: the numbers a person writes
+#: in a law (halves, thirds, quarters, fifths, sixths), not ``56/9`` fitted to an approximation.
+MAX_DENOMINATOR = 6
+#: Largest numerator (in absolute value) of those fractions.
+MAX_NUMERATOR = 24
+#: Simplifications refitted per step, the most plausible first.
+_TRIALS_PER_STEP = 6
+#: Levenberg-Marquardt iterations of each refit.
+_MAX_ITERATIONS = 30
+#: Rows the decisions read (evenly spaced through the data); the final refit reads them all.
+MAX_ROWS = 2000
+#: A refit stops when a step lowers the loss by less than this fraction.
+_TOLERANCE = 1e-13
+#: Ridge (relative to the diagonal) that keeps an unidentifiable constant's variance finite but huge.
+_RIDGE = 1e-12
+
+
+@dataclass(frozen=True)
+class TiedConstants:
+    """A formula's constants after :func:`tie_constants`.
+
+    Attributes
+    ----------
+    tree : Individual
+        The formula with the new constant values (the same nodes).
+    loss : float
+        Its loss on the data.
+    n_free : int
+        Free parameters left (constants minus those fixed or tied).
+    changes : tuple of str
+        What was done, e.g. ``("c1 = -c0", "c2 = -1")``, slots in program order.
+    """
+
+    tree: object
+    loss: float
+    n_free: int
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Parametrization:
+    """``constants = offset + basis @ free``: fixed constants in ``offset``, tied ones
+    sharing a column of ``basis`` (with the tie's sign)."""
+
+    basis: np.ndarray   # (n_constants, n_free)
+    offset: np.ndarray  # (n_constants,)
+
+    def constants(self, free: np.ndarray) -> np.ndarray:
+        return self.offset + self.basis @ free
+
+    def fixed(self, column: int, value: float) -> "_Parametrization":
+        """Free parameter ``column`` set to ``value``."""
+        offset = self.offset + self.basis[:, column] * value
+        return _Parametrization(np.delete(self.basis, column, axis=1), offset)
+
+    def tied(self, column: int, other: int, sign: float) -> "_Parametrization":
+        """Free parameter ``column`` replaced by ``sign`` times parameter ``other``."""
+        basis = self.basis.copy()
+        basis[:, other] += sign * basis[:, column]
+        return _Parametrization(np.delete(basis, column, axis=1), self.offset)
+
+
+class _Fit:
+    """Weighted least squares of one program's constants under a parametrization."""
+
+    def __init__(self, tree, language: Language, evaluator: Evaluator, data: Dataset):
+        self.program = compile_tree(tree, language)
+        self.evaluator = evaluator
+        self.data = data
+        n = data.n_rows
+        weights = data.weights if data.weights.size else np.ones(n)
+        self.sqrt_weights = np.sqrt(weights / weights.mean())
+
+    def residuals(self, constants: np.ndarray):
+        """Weighted residuals and Jacobian (None where the formula is invalid)."""
+        prediction, jacobian, ok = self.evaluator.jacobian(self.program, self.data, constants)
+        if not ok:
+            return None, None
+        w = self.sqrt_weights
+        return (prediction - self.data.y) * w, jacobian * w[:, None]
+
+    def loss(self, constants: np.ndarray) -> float:
+        value = self.evaluator.loss(self.program, self.data, constants)
+        return value if math.isfinite(value) else math.inf
+
+    def refit(self, form: _Parametrization, free: np.ndarray):
+        """Levenberg-Marquardt from ``free``: ``(free, loss)``, loss inf when invalid."""
+        loss = self.loss(form.constants(free))
+        if not math.isfinite(loss) or form.basis.shape[1] == 0:
+            return free, loss
+        damping = 1e-3
+        for _ in range(_MAX_ITERATIONS):
+            r, J = self.residuals(form.constants(free))
+            if r is None:
+                break
+            Jf = J @ form.basis
+            A, g = Jf.T @ Jf, Jf.T @ r
+            diagonal = np.diag(A).copy()
+            improved = False
+            while damping < 1e12:
+                try:
+                    step = np.linalg.solve(A + damping * np.diag(diagonal + 1e-300), -g)
+                except np.linalg.LinAlgError:
+                    damping *= 10
+                    continue
+                trial = free + step
+                trial_loss = self.loss(form.constants(trial))
+                if trial_loss < loss:
+                    gain = (loss - trial_loss) / loss if loss > 0 else 0.0
+                    free, loss, improved = trial, trial_loss, True
+                    damping = max(damping / 3, 1e-12)
+                    break
+                damping *= 4
+            if not improved or gain < _TOLERANCE:
+                break
+        return free, loss
+
+    def covariance(self, form: _Parametrization, free: np.ndarray, loss: float) -> np.ndarray | None:
+        """Covariance of the free parameters at a least-squares fit (None when invalid)."""
+        r, J = self.residuals(form.constants(free))
+        if r is None:
+            return None
+        Jf = J @ form.basis
+        n, m = Jf.shape
+        if n <= m:
+            return None
+        A = Jf.T @ Jf
+        A = A + _RIDGE * np.diag(np.maximum(np.diag(A), 1e-300))
+        try:
+            inverse = np.linalg.inv(A)
+        except np.linalg.LinAlgError:
+            return None
+        return inverse * (n * loss / (n - m))
+
+
+def simplest_fraction(value: float, sigma: float, threshold: float) -> float | None:
+    """The fraction ``p/q`` (smallest ``q``, then smallest ``|p|``) within ``threshold``
+    standard deviations of ``value``; None when there is none or it is 0."""
+    if not (math.isfinite(value) and math.isfinite(sigma) and sigma > 0):
+        return None
+    for q in range(1, MAX_DENOMINATOR + 1):
+        p = round(value * q)
+        if p == 0 or abs(p) > MAX_NUMERATOR or math.gcd(p, q) != 1:
+            continue
+        if abs(value - p / q) <= threshold * sigma:
+            return p / q
+    return None
+
+
+def tie_constants(tree, language: Language, evaluator: Evaluator, data: Dataset, *,
+                  loss_floor: float = 0.0) -> TiedConstants | None:
+    """``tree`` with constants fixed to simple fractions or tied together where the
+    data cannot tell the difference (see the module's docstring); None when nothing
+    changes (no constants, an exact fit, a loss other than squared error, an invalid
+    formula)."""
+    start = constants_of(tree)
+    k = len(start)
+    if k == 0 or evaluator.loss_name != "mse" or data.n_rows <= k + 1:
+        return None
+    full = _Fit(tree, language, evaluator, data)
+    if data.n_rows > MAX_ROWS:
+        data = data.rows(np.linspace(0, data.n_rows - 1, MAX_ROWS).round().astype(np.intp))
+    n = data.n_rows
+    fit = _Fit(tree, language, evaluator, data)
+    form = _Parametrization(np.eye(k), np.zeros(k))
+    free, loss = fit.refit(form, start.copy())
+    if not math.isfinite(loss) or loss <= max(loss_floor, 0.0):
+        return None
+    penalty = math.log(n)
+    # Wald prefilter: twice the criterion's allowance, since the refit moves the others too.
+    threshold = math.sqrt(2.0 * penalty)
+    labels = [f"c{i}" for i in range(k)]
+    changes = []
+    while form.basis.shape[1] > 0:
+        covariance = fit.covariance(form, free, loss)
+        if covariance is None:
+            break
+        trials = _plausible(form, free, covariance, threshold)
+        accepted = None
+        for _, make, label in trials[:_TRIALS_PER_STEP]:
+            trial_form, trial_free = make()
+            trial_free, trial_loss = fit.refit(trial_form, trial_free)
+            if math.isfinite(trial_loss) and n * math.log(max(trial_loss, 1e-300) / loss) <= penalty:
+                accepted = (trial_form, trial_free, trial_loss, label)
+                break
+        if accepted is None:
+            break
+        form, free, loss, label = accepted
+        changes.append(label(labels))
+    if not changes:
+        return None
+    if full.data is not data:
+        free, _ = full.refit(form, free)
+    constants = form.constants(free)
+    return TiedConstants(with_constants(tree, constants), full.loss(constants), form.basis.shape[1],
+                         tuple(changes))
+
+
+def _plausible(form: _Parametrization, free: np.ndarray, covariance: np.ndarray,
+               threshold: float) -> list:
+    """Simplifications within ``threshold`` standard deviations, least deviation first:
+    ``(z, make, label)`` with ``make() -> (parametrization, starting free values)``."""
+    m = len(free)
+    sigma = np.sqrt(np.maximum(np.diag(covariance), 0.0))
+    found = []
+
+    def name(column: int, labels) -> str:
+        # The first constant the free parameter sets, as the user's slot label.
+        row = int(np.flatnonzero(form.basis[:, column])[0])
+        return labels[row]
+
+    for p in range(m):
+        value = simplest_fraction(free[p], sigma[p], threshold)
+        if value is not None:
+            z = abs(free[p] - value) / sigma[p]
+            found.append((z, lambda p=p, v=value: (form.fixed(p, v), np.delete(free, p)),
+                          lambda labels, p=p, v=value: f"{name(p, labels)} = {v:g}"))
+        for q in range(p + 1, m):
+            for sign in (1.0, -1.0):
+                spread = covariance[p, p] + covariance[q, q] - 2 * sign * covariance[p, q]
+                if not spread > 0:
+                    continue
+                z = abs(free[p] - sign * free[q]) / math.sqrt(spread)
+                if z <= threshold:
+                    def make(p=p, q=q, sign=sign):
+                        start = free.copy()
+                        start[q] = 0.5 * (free[q] + sign * free[p])
+                        return form.tied(p, q, sign), np.delete(start, p)
+
+                    found.append((z, make, lambda labels, p=p, q=q, sign=sign:
+                                  f"{name(p, labels)} = {'-' if sign < 0 else ''}{name(q, labels)}"))
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+def simplify_front(front, language: Language, evaluator: Evaluator, data: Dataset, *,
+                   loss_floor: float = 0.0) -> list:
+    """The front (members with ``tree``, ``loss`` and ``complexity``; the search's hall of
+    fame), in ascending complexity, with each equation's constants simplified by
+    :func:`tie_constants` where its loss stays below the simpler equations'; equations
+    a polished neighbour now beats are dropped, so the losses still fall strictly.
+
+    An interruption (Ctrl-C) returns the front as it was: nothing is lost.
+    """
+    members = sorted(front, key=lambda m: m.complexity)
+    try:
+        simplified, ceiling = [], math.inf
+        for member in members:
+            tied = tie_constants(member.tree, language, evaluator, data, loss_floor=loss_floor)
+            if tied is not None and tied.loss < ceiling:
+                member = copy.copy(member)  # a Member, or any object with these attributes
+                member.tree, member.loss = tied.tree, tied.loss
+            if member.loss < ceiling:
+                simplified.append(member)
+                ceiling = member.loss
+    except KeyboardInterrupt:
+        return members
+    return simplified

@@ -1,0 +1,156 @@
+"""Constants fixed to simple fractions or tied together where noisy data cannot tell."""
+
+import math
+
+import numpy as np
+import pytest
+
+from hybridsr import HybridSRRegressor
+from hybridsr.constant_tying import simplest_fraction, simplify_front, tie_constants
+from hybridsr.constants import fit_constants
+from hybridsr.datasets import get_problem
+from hybridsr.evaluate import Dataset, Evaluator
+from hybridsr.expr import Language, compile_tree, constants_of, sympy_to_tree, with_constants
+from hybridsr.expr.tree import Constant, Individual
+from hybridsr.gp.member import Member
+from hybridsr.operators import OperatorSet
+
+ARITHMETIC = OperatorSet.from_spec(["+", "-", "*", "/"], [])
+
+
+def fitted(text, language, evaluator, data):
+    tree = sympy_to_tree(text, language)
+    fit = fit_constants(compile_tree(tree, language), evaluator, data, rng=np.random.default_rng(0))
+    return with_constants(tree, fit.constants), fit.loss
+
+
+@pytest.fixture(scope="module")
+def rydberg():
+    problem = get_problem("rydberg")
+    operators = OperatorSet.from_spec(problem.binary_operators, problem.unary_operators)
+    language = Language(operators, 2, variable_names=tuple(problem.variable_names))
+    return problem, language, Evaluator(operators)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_rydberg_constants_tie_to_the_law(rydberg, seed):
+    problem, language, evaluator = rydberg
+    X, y = problem.sample(seed=seed)[:2]
+    data = Dataset.from_arrays(np.asarray(X, float), y)
+    # What the search returns on this noisy sample: three free constants for the law's one.
+    tree, loss = fitted("-0.999*log(11088920.0/n1**2 - 11102056.0/n2**2)", language, evaluator, data)
+    tied = tie_constants(tree, language, evaluator, data)
+    assert tied is not None and tied.n_free == 1
+    scale, first, second = sorted(constants_of(tied.tree))  # -1, then R and R (or -R)
+    assert scale == -1.0
+    assert abs(first) == pytest.approx(abs(second), rel=1e-12)
+    assert abs(second) == pytest.approx(problem.constants["R_H"], rel=0.01)
+    # The information criterion's allowance: n log(L'/L) <= 2 log n for two parameters.
+    n = len(y)
+    assert n * math.log(tied.loss / loss) <= 2 * math.log(n)
+    assert len(tied.changes) == 2
+
+
+def test_exact_fits_and_clear_constants_are_left_alone(rydberg):
+    problem, language, evaluator = rydberg
+    X, y = problem.sample(seed=0, noise=0.0)[:2]
+    data = Dataset.from_arrays(np.asarray(X, float), y)
+    tree, loss = fitted("-0.999*log(11088920.0/n1**2 - 11102056.0/n2**2)", language, evaluator, data)
+    assert tie_constants(tree, language, evaluator, data, loss_floor=1e-28) is None
+    # Small noise: e is measured to 1e-4, no fraction with q <= 12 lies within reach.
+    line = Language(ARITHMETIC, 1, variable_names=("x",))
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 2, 200)
+    data = Dataset.from_arrays(x[:, None], math.e * x + rng.normal(0, 1e-3, 200))
+    tree, _ = fitted("2.7*x", line, Evaluator(line.operator_set), data)
+    assert tie_constants(tree, line, Evaluator(line.operator_set), data) is None
+
+
+def test_redundant_constant_is_fixed_without_loss():
+    language = Language(ARITHMETIC, 1, variable_names=("x",))
+    evaluator = Evaluator(language.operator_set)
+    rng = np.random.default_rng(1)
+    x = rng.uniform(1, 2, 100)
+    data = Dataset.from_arrays(x[:, None], 3.3137 * x + rng.normal(0, 0.01, 100))
+    times = language.primitive("*")
+    # 1.7 * (2.0 * x), written node by node (sympy would multiply the constants out):
+    # only the product counts, so one of the two is free to take a simple value.
+    tree = Individual([times, Constant(1.7), times, Constant(2.0), language.variable(0)])
+    fit = fit_constants(compile_tree(tree, language), evaluator, data, rng=np.random.default_rng(0))
+    tree, loss = with_constants(tree, fit.constants), fit.loss
+    tied = tie_constants(tree, language, evaluator, data)
+    assert tied is not None and tied.n_free == 1
+    assert tied.loss == pytest.approx(loss, rel=1e-9)
+    assert np.prod(constants_of(tied.tree)) == pytest.approx(np.prod(constants_of(tree)), rel=1e-6)
+
+
+def test_other_losses_and_constant_free_trees_unchanged():
+    language = Language(ARITHMETIC, 1, variable_names=("x",))
+    rng = np.random.default_rng(2)
+    x = rng.uniform(1, 2, 50)
+    data = Dataset.from_arrays(x[:, None], 1.01 * x + rng.normal(0, 0.1, 50))
+    tree = sympy_to_tree("1.01*x", language)
+    assert tie_constants(tree, language, Evaluator(language.operator_set, "mae"), data) is None
+    assert tie_constants(sympy_to_tree("x", language), language, Evaluator(language.operator_set),
+                         data) is None
+    tied = tie_constants(tree, language, Evaluator(language.operator_set), data)
+    assert tied is not None and list(constants_of(tied.tree)) == [1.0]
+
+
+def test_simplest_fraction():
+    assert simplest_fraction(0.4999, 0.001, 3.0) == 0.5
+    assert simplest_fraction(1.2034, 0.01, 3.0) == 1.2
+    assert simplest_fraction(1.2034, 1e-5, 3.0) is None
+    assert simplest_fraction(0.01, 0.001, 3.0) is None   # 0 is no simplification
+    assert simplest_fraction(5 / 12, 0.001, 3.0) is None  # q > 6: not a number a law is written with
+    assert simplest_fraction(0.3334, 0.001, 3.0) == pytest.approx(1 / 3)
+    assert simplest_fraction(2.0, 0.0, 3.0) is None
+    assert simplest_fraction(math.nan, 1.0, 3.0) is None
+
+
+def test_front_stays_a_front():
+    language = Language(ARITHMETIC, 2, variable_names=("a", "b"))
+    evaluator = Evaluator(language.operator_set)
+    rng = np.random.default_rng(3)
+    X = rng.uniform(1, 2, (80, 2))
+    noise = rng.normal(0, 0.05, 80)
+    noise -= X @ np.linalg.lstsq(X, noise, rcond=None)[0]  # a*a + b*b fits it with a = b = 1
+    data = Dataset.from_arrays(X, X[:, 0] + X[:, 1] + noise)
+    front = []
+    for text, size in (("3.0", 1), ("a + 1.5", 3), ("1.0003*a + 0.9991*b", 7)):
+        tree, loss = fitted(text, language, evaluator, data)
+        front.append(Member(tree, loss, loss, size))
+    out = simplify_front(front[::-1], language, evaluator, data)
+    assert [m.complexity for m in out] == [1, 3, 7]
+    assert all(a.loss > b.loss for a, b in zip(out, out[1:]))
+    assert list(constants_of(out[2].tree)) == [1.0, 1.0]
+
+
+def test_estimator_reports_tied_constants_and_can_skip_them():
+    rng = np.random.default_rng(4)
+    X = rng.uniform(1, 3, (200, 2))
+    y = X[:, 0] + 0.5 * X[:, 1] + rng.normal(0, 0.05, 200)
+    settings = dict(binary_operators=["+", "-", "*", "/"], niterations=4, populations=2, population_size=20,
+                    random_state=0, verbosity=0)
+    plain = HybridSRRegressor(simplify_constants=False, **settings).fit(X, y)
+    tied = HybridSRRegressor(**settings).fit(X, y)
+    print(list(plain.equations_["sympy"]), list(tied.equations_["sympy"]))
+    assert "x0 + 0.5*x1" in [str(e) for e in tied.equations_["sympy"]]
+    assert "x0 + 0.5*x1" not in [str(e) for e in plain.equations_["sympy"]]
+    with pytest.raises(ValueError, match="simplify_constants must be True or False"):
+        HybridSRRegressor(simplify_constants="yes", **settings).fit(X, y)
+
+
+def test_large_data_decided_on_evenly_spaced_rows_refitted_on_all():
+    language = Language(ARITHMETIC, 1, variable_names=("x",))
+    evaluator = Evaluator(language.operator_set)
+    rng = np.random.default_rng(5)
+    x = rng.uniform(1, 2, 5000)
+    noise = rng.normal(0, 0.05, 5000)
+    noise -= x * (x @ noise) / (x @ x)  # the least-squares slope is 0.5 exactly
+    data = Dataset.from_arrays(x[:, None], 0.5 * x + noise)
+    tree, loss = fitted("0.4*x + 0.001*x**2", language, evaluator, data)
+    tied = tie_constants(tree, language, evaluator, data)
+    assert tied is not None
+    assert tied.loss == pytest.approx(evaluator.loss(compile_tree(tied.tree, language), data))
+    assert 0.5 in list(constants_of(tied.tree))
