@@ -237,7 +237,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
     guidance_fraction : float, default 0.1
         Share of the populations seeded with candidates and their
         subexpressions (the rest is random, or stays as it was).
-    guidance_time_fraction : float, default 0.2
+    guidance_time_fraction : float, default 0.35
         Share of ``timeout_in_seconds`` the generators may take (20 seconds
         in all when there is no timeout); with ``guidance_start="stall"`` at
         most half the time left when they start. The search gets the rest.
@@ -377,7 +377,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         guidance=None,
         guidance_start="stall",
         guidance_fraction=0.1,
-        guidance_time_fraction=0.2,
+        guidance_time_fraction=0.35,
         teacher=None,
         cluster=None,
         cluster_options=None,
