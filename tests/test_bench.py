@@ -51,6 +51,24 @@ def test_symbolic_match(model, truth, names, expected):
 
 
 @pytest.mark.parametrize("model, truth, expected", [
+    # Rydberg's law with R fitted: sympy keeps log(R/n1**2 - R/n2**2) whole.
+    ("-log(-10946566.97/n2**2 + 10946566.97/n1**2)", "log(9.11577e-8/(-1/n2**2 + n1**(-2)))", True),
+    ("log(10946566.97*n1**(-2) - 10946566.97*n2**(-2)) + 3.2",
+     "-log(9.11577e-8/(-1/n2**2 + n1**(-2)))", True),
+    # The same with untied constants (the noise's) is not the law.
+    ("-log(-11102056.58/n2**2 + 11088920.01/n1**2)", "log(9.11577e-8/(-1/n2**2 + n1**(-2)))", False),
+    ("-1.1*log(-10946566.97/n2**2 + 10946566.97/n1**2)", "log(9.11577e-8/(-1/n2**2 + n1**(-2)))",
+     False),
+])
+def test_log_of_a_scaled_difference_matches_on_the_box(model, truth, expected):
+    names = ("n1", "n2")
+    rng = np.random.default_rng(0)
+    n1 = rng.integers(1, 6, 50).astype(float)
+    points = {"n1": n1, "n2": n1 + rng.integers(1, 4, 50)}
+    assert symbolic_match(model, truth, names=names, positive=names, points=points) is expected
+
+
+@pytest.mark.parametrize("model, truth, expected", [
     # Both equal the truth; their ratio holds sqrt(c**2 - v**2)*sqrt(1/(c**2 - v**2)), which
     # sympy cannot cancel without the radicand's sign: its square is a constant.
     ("m_0*sqrt(1.0 + v/(c*(1.0*c/v - v/c)))", "m_0/sqrt(1-v**2/c**2)", True),

@@ -176,6 +176,7 @@ def test_hybridsr_smoke_fit(method):
     out = fit_method(method, TINY, X, y, time_budget=3, seed=0)
     prediction = check_output(out, TINY, X, y)
     assert out.info["stop_reason"] == "timeout"
+    assert out.info["settings"]["maxsize"] == 30  # longer than the estimator's default 20
     np.testing.assert_allclose(formula_values(out.selected, TINY, X), prediction, rtol=1e-6,
                                atol=1e-9 * np.abs(y).max())
     assert bool(out.info["guidance"]) == (method != "hybridsr-gp")
