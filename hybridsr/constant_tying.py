@@ -39,7 +39,8 @@ import numpy as np
 from .evaluate.evaluator import Dataset, Evaluator
 from .expr.tree import Language, compile_tree, constants_of, with_constants
 
-__all__ = ["TiedConstants", "tie_constants", "simplify_front"]
+__all__ = ["MAX_DENOMINATOR", "MAX_NUMERATOR", "MAX_ROWS", "TiedConstants", "simplest_fraction",
+           "simplify_front", "tie_constants"]
 
 #: Largest denominator of the fractions a constant may be set to: the numbers a person writes
 #: in a law (halves, thirds, quarters, fifths, sixths), not ``56/9`` fitted to an approximation.
