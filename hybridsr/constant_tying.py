@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .evaluate.evaluator import Dataset, Evaluator
-from .expr.tree import Language, compile_tree, constants_of, with_constants
+from .expr.tree import Language, Program, compile_tree, constants_of, with_constants
 
 __all__ = ["MAX_DENOMINATOR", "MAX_NUMERATOR", "MAX_ROWS", "TiedConstants", "simplest_fraction",
            "simplify_front", "tie_constants"]
@@ -107,8 +107,8 @@ class _Parametrization:
 class _Fit:
     """Weighted least squares of one program's constants under a parametrization."""
 
-    def __init__(self, tree, language: Language, evaluator: Evaluator, data: Dataset):
-        self.program = compile_tree(tree, language)
+    def __init__(self, program: Program, evaluator: Evaluator, data: Dataset):
+        self.program = program
         self.evaluator = evaluator
         self.data = data
         n = data.n_rows
@@ -201,11 +201,12 @@ def tie_constants(tree, language: Language, evaluator: Evaluator, data: Dataset,
     k = len(start)
     if k == 0 or evaluator.loss_name != "mse" or data.n_rows <= k + 1:
         return None
-    full = _Fit(tree, language, evaluator, data)
+    program = compile_tree(tree, language)
+    full = _Fit(program, evaluator, data)
     if data.n_rows > MAX_ROWS:
         data = data.rows(np.linspace(0, data.n_rows - 1, MAX_ROWS).round().astype(np.intp))
     n = data.n_rows
-    fit = _Fit(tree, language, evaluator, data)
+    fit = _Fit(program, evaluator, data)
     form = _Parametrization(np.eye(k), np.zeros(k))
     free, loss = fit.refit(form, start.copy())
     if not math.isfinite(loss) or loss <= max(loss_floor, 0.0):

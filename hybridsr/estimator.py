@@ -547,12 +547,13 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
                 raise RuntimeError(
                     f"the search stopped ({result.stop_reason}) before any equation could be "
                     f"evaluated on target {k}; allow more time (timeout_in_seconds, max_evals)")
+            # One evaluator of the search's loss for both after-search passes over the front.
+            evaluator = Evaluator(language.operator_set, settings.config.loss,
+                                  settings.config.huber_delta)
             front = result.hall_of_fame
             if self.simplify_constants:
-                evaluator = Evaluator(language.operator_set, settings.config.loss,
-                                      settings.config.huber_delta)
                 front = simplify_front(front, language, evaluator, data, loss_floor=floor)
-            validation = self._cross_validation(settings, language, front, data, seeds[k])
+            validation = self._cross_validation(language, evaluator, front, data, seeds[k])
             table = equations_table(front, language, floor,
                                     *((None, None) if validation is None
                                       else (validation.losses, validation.row_losses)))
@@ -569,7 +570,7 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
             self.guidance_ = guidance_reports
         return self
 
-    def _cross_validation(self, settings: "_Settings", language: Language, hall_of_fame,
+    def _cross_validation(self, language: Language, evaluator: Evaluator, hall_of_fame,
                           data: Dataset, seed: np.random.SeedSequence):
         """Cross-validated losses of the front in complexity order (None when switched off)."""
         folds = _plain_int(self.validation_folds)
@@ -578,7 +579,6 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         trees = [m.tree for m in sorted(hall_of_fame, key=lambda m: m.complexity)]
         # A child key of its own, so the search's streams stay as they are.
         rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 2**31)))
-        evaluator = Evaluator(language.operator_set, settings.config.loss, settings.config.huber_delta)
         try:
             return cross_validate(trees, language, evaluator, data, folds=folds, rng=rng)
         except KeyboardInterrupt:  # the front is kept; "best" falls back to training losses
