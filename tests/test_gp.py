@@ -20,7 +20,9 @@ from hybridsr.config import SearchConfig
 from hybridsr.engine.context import SearchContext
 from hybridsr.evaluate import Evaluator
 from hybridsr.evaluate.evaluator import Dataset
-from hybridsr.expr import Constant, Individual, Language, compile_tree, complexity, random_tree
+from hybridsr.expr import (Constant, Individual, Language, compile_tree, complexity, evaluate_tree,
+                           random_tree)
+from hybridsr.expr.traversal import subtree_end
 from hybridsr.gp import (ComplexityFrequencies, Constraints, HallOfFame, Member, Population,
                          pareto_front)
 from hybridsr.gp import mutations as mut
@@ -371,6 +373,60 @@ def test_crossover_of_leaves_swaps_them():
     assert snapshot(a) == [("const", 2.0)] and snapshot(b) == ["x0"]
 
 
+WRAP_LANG = Language(OperatorSet.from_spec(["+", "*", "/"], ["exp", "log", "square", "sqrt"]), 2)
+
+
+def wrap_offset(tree, child, tables):
+    """Where the offset ``c`` of a :func:`mut.wrap_inverse_pair` child sits: the child is
+    ``tree[:i] + (g, +, f) + t + [c] + tree[end:]`` for some ``i`` and prefix."""
+    for i in range(len(tree)):
+        end = subtree_end(tree, i)
+        for prefix in tables.inverse_pairs:
+            offset = i + len(prefix) + end - i
+            if len(child) == len(tree) + len(prefix) + 1 and snapshot(child) == snapshot(
+                    tree[:i] + list(prefix) + tree[i:end] + [child[offset]] + tree[end:]):
+                return offset
+    raise AssertionError(f"not a wrapped copy of its parent: {snapshot(child)}")
+
+
+@given(trees(WRAP_LANG), SEEDS)
+def test_wrap_inverse_pair_keeps_the_value_at_a_zero_offset(tree, seed):
+    """``g(f(t) + c)`` around one subtree: every old node kept, and with ``c = 0`` the child
+    computes what its parent did wherever both are defined."""
+    tables = mut.NodeTables(WRAP_LANG)
+    before = snapshot(tree)
+    child = mut.wrap_inverse_pair(tree, tables, np.random.default_rng(seed))
+    assert snapshot(tree) == before
+    assert_valid(child, WRAP_LANG)
+    assert not Counter(before) - Counter(snapshot(child))
+    added = Counter(snapshot(child)) - Counter(before)
+    assert added["add"] == 1 and len(child) - len(tree) in (4, 6)
+    offset = wrap_offset(tree, child, tables)
+    assert type(child[offset]) is Constant and abs(child[offset].value) < 1.0
+    zeroed = Individual(child)
+    zeroed[offset] = Constant(0.0)
+    X = np.random.default_rng(seed).uniform(0.5, 2.0, (20, 2))
+    with np.errstate(all="ignore"):
+        old, new = evaluate_tree(tree, WRAP_LANG, X), evaluate_tree(zeroed, WRAP_LANG, X)
+    both = np.isfinite(old) & np.isfinite(new) & (np.abs(old) < 1e100)
+    np.testing.assert_allclose(new[both], old[both], rtol=1e-6, atol=1e-9)
+
+
+def test_wrap_inverse_pair_writes_each_pair_the_language_has():
+    shapes = {tuple(snapshot(mut.wrap_inverse_pair(build(WRAP_LANG, "x0"), mut.NodeTables(WRAP_LANG),
+                                                   np.random.default_rng(s)))[:3])
+              for s in range(60)}
+    assert {s[:1] for s in shapes} == {("log",), ("sqrt",), ("div",)}
+    assert ("log", "add", "exp") in shapes and ("sqrt", "add", "square") in shapes
+    with_inv = Language(OperatorSet.from_spec(["+", "/"], ["inv"]), 1)
+    child = mut.wrap_inverse_pair(build(with_inv, "x0"), mut.NodeTables(with_inv), np.random.default_rng(0))
+    assert snapshot(child)[:4] == ["inv", "add", "inv", "x0"]
+    # Without "+" (or any undoing pair) it cannot apply, and the island never draws it.
+    no_add = Language(OperatorSet.from_spec(["*", "-"], ["sin"]), 1)
+    assert mut.NodeTables(no_add).inverse_pairs == ()
+    assert mut.wrap_inverse_pair(build(no_add, "x0"), mut.NodeTables(no_add), np.random.default_rng(0)) is None
+
+
 @pytest.mark.parametrize("operation", [
     lambda t, rng: mut.mutate_constant(t, 0.5, rng),
     lambda t, rng: mut.mutate_operator(t, TABLES, rng),
@@ -379,9 +435,10 @@ def test_crossover_of_leaves_swaps_them():
     lambda t, rng: mut.insert_node(t, TABLES, rng),
     lambda t, rng: mut.delete_node(t, rng),
     lambda t, rng: mut.randomize(TABLES, 10, rng),
+    lambda t, rng: mut.wrap_inverse_pair(t, TABLES, rng),
     lambda t, rng: mut.crossover(t, random_tree(LANG, 7, np.random.default_rng(1)), rng)[0],
 ], ids=["mutate_constant", "mutate_operator", "swap_operands", "add_node", "insert_node",
-        "delete_node", "randomize", "crossover"])
+        "delete_node", "randomize", "wrap_inverse_pair", "crossover"])
 def test_mutations_are_deterministic_given_the_seed(operation):
     tree = random_tree(LANG, 11, np.random.default_rng(0), constant_probability=0.5)
     assert any(type(n) is Constant for n in tree) and any(n.arity == 2 for n in tree)

@@ -28,9 +28,9 @@ __all__ = ["IslandState", "IslandReport", "new_island", "run_island", "inject_tr
 
 _MUTATIONS = MutationWeights.names()
 (_MUTATE_CONSTANT, _MUTATE_OPERATOR, _SWAP_OPERANDS, _ADD_NODE, _INSERT_NODE, _DELETE_NODE,
- _OPTIMIZE, _GRAFT) = (_MUTATIONS.index(name) for name in (
+ _OPTIMIZE, _GRAFT, _WRAP) = (_MUTATIONS.index(name) for name in (
      "mutate_constant", "mutate_operator", "swap_operands", "add_node", "insert_node",
-     "delete_node", "optimize", "graft"))
+     "delete_node", "optimize", "graft", "wrap_inverse_pair"))
 # Attempts at a mutation or crossover that satisfies the constraints before giving up.
 _MAX_ATTEMPTS = 10
 # How often (in mutations) the loop looks at the clock and the stop flag.
@@ -202,7 +202,9 @@ class _Evolution:
         if not has_binary:
             weights[_SWAP_OPERANDS] = 0.0
         if parent.complexity >= self.config.maxsize:
-            weights[_ADD_NODE] = weights[_INSERT_NODE] = 0.0
+            weights[_ADD_NODE] = weights[_INSERT_NODE] = weights[_WRAP] = 0.0
+        if not self.tables.inverse_pairs:
+            weights[_WRAP] = 0.0
         if not self.tables.donors:
             weights[_GRAFT] = 0.0
         return weights
@@ -227,6 +229,8 @@ class _Evolution:
             return mut.randomize(tables, config.maxsize, rng)
         if name == "graft":
             return mut.graft(tree, tables, rng)
+        if name == "wrap_inverse_pair":
+            return mut.wrap_inverse_pair(tree, tables, rng)
         raise ValueError(f"unknown mutation {name!r}")
 
     def next_generation(self, parent: Member, temperature: float) -> Member | None:

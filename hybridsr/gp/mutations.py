@@ -27,6 +27,7 @@ __all__ = [
     "delete_node",
     "randomize",
     "graft",
+    "wrap_inverse_pair",
     "crossover",
 ]
 
@@ -35,7 +36,7 @@ class NodeTables:
     """The primitives and variables of a language, grouped for fast random picks,
     and the donor subtrees that :func:`graft` inserts (candidates from guidance)."""
 
-    __slots__ = ("language", "unary", "binary", "variables", "donors")
+    __slots__ = ("language", "unary", "binary", "variables", "donors", "inverse_pairs")
 
     def __init__(self, language: Language, donors: Sequence[Individual] = ()):
         self.language = language
@@ -44,6 +45,7 @@ class NodeTables:
         self.unary = [language.primitive(op.name) for op in ops if op.arity == 1]
         self.binary = [language.primitive(op.name) for op in ops if op.arity == 2]
         self.variables = [language.variable(i) for i in range(language.n_features)]
+        self.inverse_pairs = _inverse_pairs(language)
 
     def __reduce__(self):
         return (NodeTables, (self.language, self.donors))
@@ -173,6 +175,47 @@ def graft(tree: Individual, tables: NodeTables, rng: np.random.Generator) -> Ind
     donor = tables.donors[int(rng.integers(len(tables.donors)))]
     i = int(rng.integers(len(tree)))
     return Individual(tree[:i] + donor[:] + tree[subtree_end(tree, i):])
+
+
+def _inverse_pairs(language: Language) -> tuple[tuple, ...]:
+    """The prefixes ``g, +, f`` of :func:`wrap_inverse_pair` the language can write (``g``
+    undoing ``f``); the wrapped subtree and the constant follow them."""
+    names = set(language.operator_set.names)
+    if "+" not in names:
+        return ()
+    add = language.primitive("+")
+    prefixes = [(language.primitive(outer), add, language.primitive(inner))
+                for outer, inner in (("log", "exp"), ("sqrt", "square"))
+                if outer in names and inner in names]
+    if "inv" in names:
+        inv = language.primitive("inv")
+        prefixes.append((inv, add, inv))
+    elif "/" in names:
+        div = language.primitive("/")
+        prefixes.append((div, Constant(1.0), add, div, Constant(1.0)))
+    return tuple(prefixes)
+
+
+def wrap_inverse_pair(tree: Individual, tables: NodeTables,
+                      rng: np.random.Generator) -> Individual | None:
+    """Replace a random subtree ``t`` by ``g(f(t) + c)`` where ``g`` undoes ``f``:
+    ``log(exp(t) + c)``, ``sqrt(t**2 + c)`` or ``1/(1/t + c)``, ``c`` a fresh constant.
+
+    At ``c = 0`` the tree computes what it did, so the new shape starts near
+    its parent and constant fitting moves it: ``c*x`` becomes Planck's
+    ``log(exp(c*x) - 1)``, ``p`` the relativistic ``sqrt(p**2 + m**2)``, a
+    line a saturating ``x/(1 + c*x)``. Reaching those by single-node
+    insertions passes through trees (``exp(t)``, ``t**2 + c``) that fit far
+    worse than either end, which selection removes. None when the language
+    lacks ``+`` or every pair's operators.
+    """
+    if not tables.inverse_pairs:
+        return None
+    prefix = tables.inverse_pairs[int(rng.integers(len(tables.inverse_pairs)))]
+    i = int(rng.integers(len(tree)))
+    end = subtree_end(tree, i)
+    offset = Constant(0.1 * rng.standard_normal())
+    return Individual(tree[:i] + list(prefix) + tree[i:end] + [offset] + tree[end:])
 
 
 def crossover(first: Individual, second: Individual,
