@@ -201,13 +201,13 @@ def wrap_inverse_pair(tree: Individual, tables: NodeTables,
     """Replace a random subtree ``t`` by ``g(f(t) + c)`` where ``g`` undoes ``f``:
     ``log(exp(t) + c)``, ``sqrt(t**2 + c)`` or ``1/(1/t + c)``, ``c`` a fresh constant.
 
-    At ``c = 0`` the tree computes what it did, so the new shape starts near
-    its parent and constant fitting moves it: ``c*x`` becomes Planck's
-    ``log(exp(c*x) - 1)``, ``p`` the relativistic ``sqrt(p**2 + m**2)``, a
-    line a saturating ``x/(1 + c*x)``. Reaching those by single-node
-    insertions passes through trees (``exp(t)``, ``t**2 + c``) that fit far
-    worse than either end, which selection removes. None when the language
-    lacks ``+`` or every pair's operators.
+    At ``c = 0`` the tree computes what it did (``|t|`` for the square root),
+    so the new shape starts near its parent and constant fitting moves it:
+    ``c*x`` becomes Planck's ``log(exp(c*x) - 1)``, ``p`` the relativistic
+    ``sqrt(p**2 + m**2)``, a line a saturating ``x/(1 + c*x)``. Reaching
+    those by single-node insertions passes through trees (``exp(t)``,
+    ``t**2 + c``) that fit far worse than either end, which selection
+    removes. None when the language lacks ``+`` or every pair's operators.
     """
     if not tables.inverse_pairs:
         return None
