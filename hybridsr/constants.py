@@ -148,7 +148,9 @@ def fit_constants(
                 continue
             x = (_least_squares(objective, x0, data, max_iterations) if use_lm
                  else _bfgs(objective, x0, max_iterations))
-            if x is None:
+            if x is None or not np.all(np.isfinite(x)):
+                # An infinite constant can leave a finite loss (exp(-inf*x) is 0) but no
+                # readable formula.
                 continue
             value = objective.loss(x)
             if value < best_loss:

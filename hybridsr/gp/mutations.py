@@ -9,6 +9,7 @@ lives in :mod:`hybridsr.gp.island`.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -88,6 +89,8 @@ def mutate_constant(tree: Individual, temperature: float, rng: np.random.Generat
     value = tree[i].value * factor if rng.random() < 0.5 else tree[i].value / factor
     if rng.random() < probability_negate:
         value = -value
+    if not math.isfinite(value):
+        return None
     child = Individual(tree)
     child[i] = Constant(value)
     return child

@@ -10,12 +10,13 @@ candidate still contributes its right parts.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Iterable
 
 import sympy
 
 from ..expr import sympy_to_tree
-from ..expr.tree import Individual, Language
+from ..expr.tree import Constant, Individual, Language
 
 __all__ = ["subexpressions", "candidate_trees", "shared_coefficients", "factored_form",
            "node_count"]
@@ -225,5 +226,7 @@ def _tree(expression: sympy.Expr, language: Language, maxsize: int) -> Individua
         tree = sympy_to_tree(expression, language)
     except (ValueError, TypeError, RecursionError):
         return None  # an operator the language lacks, or a non-real number
+    if any(type(node) is Constant and not math.isfinite(node.value) for node in tree):
+        return None  # sympy's 1e400 is a float inf: no formula to show
     return tree if len(tree) <= maxsize else None
 
