@@ -124,6 +124,8 @@ class _Fit:
         return (prediction - self.data.y) * w, jacobian * w[:, None]
 
     def loss(self, constants: np.ndarray) -> float:
+        if not np.all(np.isfinite(constants)):
+            return math.inf  # 1/(1/t + c) fits as well at c = inf, but no formula shows it
         value = self.evaluator.loss(self.program, self.data, constants)
         return value if math.isfinite(value) else math.inf
 

@@ -50,6 +50,24 @@ def test_failed_fit_keeps_old_constants(full_language, full_evaluator, rng):
     np.testing.assert_array_equal(fit.constants, [2.0])
 
 
+@pytest.mark.parametrize("algorithm", ["lm", "bfgs"])
+def test_a_fit_that_ends_at_an_infinite_constant_is_dropped(monkeypatch, full_language, full_evaluator,
+                                                           noisy_seed_data, rng, algorithm):
+    """``1/(1/t + c)`` fits a zero as well at ``c = inf``; such constants never leave the fit."""
+    import hybridsr.constants as constants_module
+
+    def to_infinity(objective, x0, *args):
+        return np.array([np.inf, 3.0])
+
+    monkeypatch.setattr(constants_module, "_least_squares" if algorithm == "lm" else "_bfgs",
+                        to_infinity)
+    program = compile_tree(seed_expression(full_language), full_language)
+    fit = fit_constants(program, full_evaluator, noisy_seed_data, rng=rng, algorithm=algorithm,
+                        n_restarts=2)
+    assert not fit.improved and np.all(np.isfinite(fit.constants))
+    np.testing.assert_array_equal(fit.constants, [1.0, 1.0])
+
+
 def test_expression_without_constants(full_language, full_evaluator, noisy_seed_data, rng):
     program = compile_tree(Individual([full_language.primitive("sin"), full_language.variable(0)]),
                            full_language)

@@ -260,6 +260,13 @@ def test_mutate_constant(tree, seed, temperature):
         assert 1 / max_change - 1e-12 <= ratio <= max_change + 1e-12
 
 
+def test_mutate_constant_never_writes_an_infinite_constant():
+    tree = build(LANG, "*", 1.7e308, "x0")
+    children = [mut.mutate_constant(tree, 1.0, np.random.default_rng(s)) for s in range(40)]
+    assert any(c is None for c in children) and any(c is not None for c in children)
+    assert all(math.isfinite(c[1].value) for c in children if c is not None)
+
+
 def test_mutate_constant_negates_and_is_deterministic():
     tree = build(LANG, "+", "x0", 2.0)
     child = mut.mutate_constant(tree, 1.0, np.random.default_rng(3), probability_negate=1.0)

@@ -1,6 +1,7 @@
 """Guidance without networks: candidates to trees, seeding, the graft mutation, fallbacks."""
 
 import dataclasses
+import math
 import warnings
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 import sympy
 
 from hybridsr import HybridSRRegressor
-from hybridsr.expr import Language, sympy_to_tree, tree_to_sympy
+from hybridsr.expr import Constant, Language, sympy_to_tree, tree_to_sympy
 from hybridsr.gp import mutations as mut
 from hybridsr.guidance import (GuidanceWarning, candidate_trees, resolve_generators, run_guidance,
                                subexpressions)
@@ -62,6 +63,15 @@ def test_candidate_trees_skip_what_the_language_cannot_write():
     assert donors and len(initial) <= 10
     initial, _ = candidate_trees([3 * sympy.sin(x0)], language, 20, n_initial=0)
     assert initial == []
+
+
+def test_candidate_trees_skip_infinite_constants():
+    language = _language(unary=("sin",))
+    x0 = sympy.Symbol("x0")
+    initial, donors = candidate_trees([sympy.Float("1e400") * x0 + sympy.sin(x0)], language, 20,
+                                      n_initial=10)
+    assert all(math.isfinite(n.value) for t in initial + donors for n in t if type(n) is Constant)
+    assert sorted(str(tree_to_sympy(t, language)) for t in initial) == ["sin(x0)", "x0"]
 
 
 def test_coefficients_that_agree_are_shared():
