@@ -71,6 +71,14 @@ def test_a_snap_that_would_divide_by_zero_is_not_made():
     assert readable_form(fitted) == fitted
 
 
+def test_constants_beyond_the_square_of_a_float_do_not_overflow():
+    """Planck's 1.47e-50*nu**3 rescaled can hold 1e200; its square is no float."""
+    assert snap_number(1e200) is None and snap_number(-3e300) is None
+    assert snap_number(4e200) is None
+    fitted = 1e200 * x / (2.5e-160 * y + 1.0) + 7.3e-180
+    assert readable_form(fitted).free_symbols == {x, y}
+
+
 def test_readable_form_computes_the_same_values():
     rng = np.random.default_rng(0)
     fitted = (0.5 * sympy.sin(12.5663706143592 * x - 10.9955742875643) + 0.119366207318922 * y ** 2
