@@ -67,7 +67,7 @@ class MutationWeights:
     do_nothing: float = 0.21
     optimize: float = 0.0
     graft: float = 0.5
-    wrap_inverse_pair: float = 0.3
+    wrap_inverse_pair: float = 0.8
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
