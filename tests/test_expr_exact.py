@@ -75,6 +75,7 @@ def test_constants_beyond_the_square_of_a_float_do_not_overflow():
     """Planck's 1.47e-50*nu**3 rescaled can hold 1e200; its square is no float."""
     assert snap_number(1e200) is None and snap_number(-3e300) is None
     assert snap_number(4e200) is None
+    assert snap_number(1.7e308) is None  # over 1/pi as well as squared
     fitted = 1e200 * x / (2.5e-160 * y + 1.0) + 7.3e-180
     assert readable_form(fitted).free_symbols == {x, y}
 

@@ -65,8 +65,8 @@ def snap_number(value: float, rtol: float = SNAP_RTOL) -> sympy.Expr | None:
             target = magnitude / scale
             if squared:
                 target *= target
-                if target == float("inf"):  # a constant above 1e154: no square to snap
-                    continue
+            if target == float("inf"):  # above 1e154 squared, or near the float limit over pi**-k
+                continue
             fraction = Fraction(target).limit_denominator(_MAX_DENOMINATOR)
             if fraction == 0 or fraction.numerator > _MAX_NUMERATOR:
                 continue
