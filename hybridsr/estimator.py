@@ -167,18 +167,20 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
     model_selection : {"best", "accuracy", "score"}, default "best"
         Which front equation :meth:`predict` uses: "accuracy" the lowest loss;
         "score" the largest drop in log-loss per unit of complexity; "best"
-        the highest score among those with loss within 1.5x of the lowest,
-        comparing cross-validated losses (``validation_folds``) when there
-        are some, so that a formula fitting the noise of a small sample is
-        not picked over the law, then the simplest equation that this pick
-        does not beat on clearly more than half of the held-out rows
-        (:func:`hybridsr.export.beats_on_most_rows`). Read when predicting,
-        so it can be changed after fitting.
+        the shortest description length of the held-out data
+        (:func:`hybridsr.export.description_lengths`: the cross-validated
+        loss's log-likelihood plus ``log(symbols)`` per node and
+        ``log(rows)/2`` per constant), so that a formula fitting the noise
+        of a small sample is not picked over the law; without held-out
+        losses (``validation_folds=0``) PySR's rule, the highest score among
+        those with loss within 1.5x of the lowest. Read when predicting, so
+        it can be changed after fitting.
     validation_folds : int, default 5
         After the search, each front equation's constants are refitted on
         all folds but one and its loss measured on that one (at most 2,000
-        rows take part): the ``validation_loss`` column, which "best"
-        selection compares. 0 skips it (PySR's rule on training losses).
+        rows take part): the ``validation_loss`` and ``description_length``
+        columns, which "best" selection compares. 0 skips it (PySR's rule
+        on training losses).
     simplify_constants : bool, default True
         After the search, set a front equation's constants to simple
         fractions, or tie two of them together (``c_i = c_j`` or
@@ -555,8 +557,9 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
                 front = simplify_front(front, language, evaluator, data, loss_floor=floor)
             validation = self._cross_validation(language, evaluator, front, data, seeds[k])
             table = equations_table(front, language, floor,
-                                    *((None, None) if validation is None
-                                      else (validation.losses, validation.row_losses)))
+                                    *((None, 0) if validation is None
+                                      else (validation.losses, validation.row_losses.shape[1])),
+                                    loss=settings.config.loss)
             if output is not None:
                 write_front_csv(table, output)
             results.append(result)

@@ -16,6 +16,10 @@ holds, with PySR's columns:
 ``validation_loss``
     The mean loss on held-out folds with the constants refitted on the
     other rows (:mod:`hybridsr.validation`); NaN when not computed.
+``description_length``
+    With held-out losses, the equation's two-part code length in nats
+    (:func:`description_lengths`): what "best" selection minimises. NaN
+    without them.
 ``equation``
     PySR-style text, ``((2.5 * x0) + sin(x1))``, constants in full.
 ``sympy``
@@ -48,12 +52,13 @@ import pandas as pd
 
 from .config import check_choice
 from .expr import Language, evaluate_tree, readable_form, to_latex, to_string, tree_to_sympy
+from .expr.traversal import is_constant
 from .gp.scoring import loss_floor
 
 __all__ = ["MODEL_SELECTIONS", "BEST_LOSS_FACTOR", "EquationFunction", "pareto_scores",
-           "rounding_loss_floor", "beats_on_most_rows", "RowLosses", "SIGN_TEST_DEVIATIONS",
-           "front_frame", "equations_table", "select_index", "check_index", "format_front",
-           "front_records", "write_front_csv", "write_json", "write_text_atomic"]
+           "rounding_loss_floor", "description_lengths", "front_frame", "equations_table",
+           "select_index", "check_index", "format_front", "front_records", "write_front_csv",
+           "write_json", "write_text_atomic"]
 
 #: Valid values of ``model_selection``.
 MODEL_SELECTIONS = frozenset({"best", "accuracy", "score"})
@@ -154,32 +159,62 @@ def front_frame(front: Iterable, language: Language, loss_floor: float = 0.0) ->
     return table
 
 
-class RowLosses:
-    """Held-out losses row by row (one row per equation), as an equations table keeps them
-    in ``attrs``. Compares by value: pandas compares the attrs of tables it concatenates
-    (``nlargest`` does), and an array has no single truth value."""
+def description_lengths(losses, complexities, n_constants, n_rows: int, n_symbols: int,
+                        loss_floor: float = 0.0, loss: str = "mse") -> np.ndarray:
+    """Two-part code length, in nats, of ``n_rows`` data rows under each equation.
 
-    __slots__ = ("values",)
+    The minimum-description-length criterion of exhaustive symbolic
+    regression (Bartlett, Desmond and Ferreira 2023), with the Bayesian
+    information criterion's term in place of their Fisher-information one
+    for the constants. The sum of three parts:
 
-    def __init__(self, values):
-        self.values = np.asarray(values, dtype=np.float64)
+    * the residuals, ``n_rows/2 * log(loss)`` for the squared losses ("mse",
+      "huber") and ``n_rows * log(loss)`` for "mae": the negative
+      log-likelihood of Gaussian (Laplace) residuals at the loss's scale,
+      less the terms every equation shares; losses are first raised to
+      ``loss_floor``;
+    * the structure, ``complexity * log(n_symbols)``: each node is one of the
+      ``n_symbols`` things the language can write (operators, variables and
+      a constant);
+    * the constants, ``n_constants/2 * log(n_rows)``: each stated to the
+      precision the rows determine it to.
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, RowLosses) and np.array_equal(self.values, other.values)
+    A longer formula has to lower the loss by a factor that grows with its
+    extra nodes and constants and shrinks with the rows: on thirty noisy
+    points, two more nodes of twelve symbols cost as much as a 28% lower
+    loss. Non-finite or NaN losses give inf.
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    complexities = np.asarray(complexities, dtype=np.float64)
+    n_constants = np.asarray(n_constants, dtype=np.float64)
+    if n_rows < 1 or n_symbols < 2:
+        raise ValueError(f"a description length needs rows and at least 2 symbols, got "
+                         f"n_rows={n_rows}, n_symbols={n_symbols}")
+    residual_weight = n_rows if loss == "mae" else n_rows / 2
+    usable = np.isfinite(losses)
+    with np.errstate(divide="ignore"):
+        residuals = residual_weight * np.log(np.maximum(np.where(usable, losses, 1.0), loss_floor))
+    lengths = (residuals + complexities * math.log(n_symbols)
+               + n_constants / 2 * math.log(n_rows))
+    # A zero loss at a zero floor is -inf: an exact description, shorter than any other.
+    return np.where(usable, lengths, np.inf)
 
-    __hash__ = None
+
+def language_symbols(language: Language) -> int:
+    """How many symbols a node of ``language`` picks from: operators, variables, a constant."""
+    return len(language.operator_set.operators) + language.n_features + 1
 
 
 def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0,
                     validation_losses: Sequence[float] | None = None,
-                    validation_row_losses: np.ndarray | None = None) -> pd.DataFrame:
+                    validation_rows: int = 0, loss: str = "mse") -> pd.DataFrame:
     """The full table of a front (see the module docstring for the columns).
 
     ``validation_losses``, in the front's complexity order, fill the
-    ``validation_loss`` column (NaN without them). ``validation_row_losses``
-    (one row of held-out losses per equation, same order) are kept in
-    ``table.attrs["validation_row_losses"]`` (a :class:`RowLosses`) for
-    :func:`select_index`.
+    ``validation_loss`` column (NaN without them); measured on
+    ``validation_rows`` held-out rows (more than 0) of the loss ``loss``,
+    they also give the ``description_length`` column that "best" selection
+    minimises (:func:`description_lengths`).
     """
     table = front_frame(front, language, loss_floor)
     trees = list(table["tree"])
@@ -187,15 +222,17 @@ def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0
         validation_losses = np.full(len(trees), np.nan)
     elif len(validation_losses) != len(trees):
         raise ValueError(f"got {len(validation_losses)} validation losses for {len(trees)} equations")
+    validation_losses = np.asarray(validation_losses, dtype=np.float64)
     table.insert(3, "validation_loss", pd.Series(validation_losses, dtype=np.float64))
-    if validation_row_losses is not None:
-        if len(validation_row_losses) != len(trees):
-            raise ValueError(f"got held-out row losses of {len(validation_row_losses)} equations "
-                             f"for {len(trees)}")
-        table.attrs["validation_row_losses"] = RowLosses(validation_row_losses)
-    table.insert(5, "sympy", pd.Series([readable_form(tree_to_sympy(t, language)) for t in trees],
+    lengths = np.full(len(trees), np.nan)
+    if validation_rows > 0 and not np.isnan(validation_losses).all():
+        lengths = description_lengths(validation_losses, table["complexity"],
+                                      [sum(map(is_constant, tree)) for tree in trees],
+                                      validation_rows, language_symbols(language), loss_floor, loss)
+    table.insert(4, "description_length", pd.Series(lengths, dtype=np.float64))
+    table.insert(6, "sympy", pd.Series([readable_form(tree_to_sympy(t, language)) for t in trees],
                                        dtype=object))
-    table.insert(6, "lambda", pd.Series([EquationFunction(t, language) for t in trees], dtype=object))
+    table.insert(7, "lambda", pd.Series([EquationFunction(t, language) for t in trees], dtype=object))
     return table
 
 
@@ -204,17 +241,13 @@ def select_index(table: pd.DataFrame, model_selection: str = "best",
     """Row position of the equation that ``model_selection`` picks.
 
     ``"accuracy"``: the lowest loss. ``"score"``: the highest score.
-    ``"best"``: the highest score among equations whose loss is at most
-    :data:`BEST_LOSS_FACTOR` times the lowest, losses first raised to
-    ``loss_floor`` (by default ``table.attrs["loss_floor"]``, else 0). Ties
-    go to the simpler equation. When the table has validation losses,
-    "best" compares those instead of the training losses, so an equation
-    that only fits the noise of the training rows is not eligible; and with
-    held-out losses row by row (``table.attrs["validation_row_losses"]``)
-    it then takes the simplest equation that its pick does not beat on
-    clearly more than half of the held-out rows (:func:`beats_on_most_rows`),
-    so that a formula whose lower loss comes from a few rows (a pole placed
-    at one noisy point) does not displace the law.
+    ``"best"``: the shortest description length when the table has that
+    column (from held-out losses; :func:`description_lengths`), ties to the
+    simpler equation. Without it, PySR's rule: the highest score among
+    equations whose loss is at most :data:`BEST_LOSS_FACTOR` times the
+    lowest, losses first raised to ``loss_floor`` (by default
+    ``table.attrs["loss_floor"]``, else 0), the held-out losses compared
+    instead of the training ones where the table has some.
     """
     check_choice("model_selection", model_selection, MODEL_SELECTIONS)
     if len(table) == 0:
@@ -223,42 +256,21 @@ def select_index(table: pd.DataFrame, model_selection: str = "best",
         loss_floor = float(table.attrs.get("loss_floor", 0.0))
     losses = table["loss"].to_numpy(dtype=np.float64)
     scores = table["score"].to_numpy(dtype=np.float64)
+    complexities = table["complexity"].to_numpy(dtype=np.float64)
     if model_selection == "accuracy":
         return int(np.argmin(losses))
     if model_selection == "score":
         return int(np.argmax(scores))
+    if "description_length" in table:
+        lengths = np.nan_to_num(table["description_length"].to_numpy(dtype=np.float64), nan=np.inf)
+        if (lengths < np.inf).any():
+            return int(np.lexsort((complexities, lengths))[0])
     if "validation_loss" in table and not table["validation_loss"].isna().all():
         # A NaN (not computed) or inf (invalid on a fold) makes an equation ineligible.
         losses = np.nan_to_num(table["validation_loss"].to_numpy(dtype=np.float64), nan=np.inf)
     floored = np.maximum(losses, loss_floor)
     eligible = np.flatnonzero(floored <= BEST_LOSS_FACTOR * np.min(floored))
-    pick = int(eligible[np.argmax(scores[eligible])])
-    by_row = table.attrs.get("validation_row_losses")
-    by_row = None if by_row is None else np.asarray(getattr(by_row, "values", by_row))
-    if by_row is None or by_row.ndim != 2 or by_row.shape[0] != len(table) or by_row.shape[1] == 0:
-        return pick
-    complexities = table["complexity"].to_numpy(dtype=np.float64)
-    for simpler in np.argsort(complexities, kind="stable"):
-        if complexities[simpler] >= complexities[pick]:
-            break
-        if np.all(np.isfinite(by_row[simpler])) and not beats_on_most_rows(by_row[pick], by_row[simpler]):
-            return int(simpler)
-    return pick
-
-
-#: How many standard deviations above half of the rows a formula must win to beat another
-#: (a one-sided sign test; 1 is a 16% chance that a formula no better wins that often).
-SIGN_TEST_DEVIATIONS = 1.0
-
-
-def beats_on_most_rows(losses: np.ndarray, other: np.ndarray) -> bool:
-    """Whether ``losses`` is lower than ``other`` on clearly more than half of the rows
-    where they differ: more than ``m/2 + SIGN_TEST_DEVIATIONS * sqrt(m)/2`` of them, ``m``
-    the rows that differ (a sign test, which a few rows of large gains cannot pass)."""
-    differ = losses != other
-    m = int(np.count_nonzero(differ))
-    wins = int(np.count_nonzero(losses[differ] < other[differ]))
-    return m > 0 and wins > m / 2 + SIGN_TEST_DEVIATIONS * math.sqrt(m) / 2
+    return int(eligible[np.argmax(scores[eligible])])
 
 
 def check_index(table: pd.DataFrame, index) -> int:
@@ -287,16 +299,20 @@ def format_front(table: pd.DataFrame, selected: int | None = None) -> str:
 
 
 def front_records(table: pd.DataFrame, language: Language, selected: int | None = None) -> list[dict]:
-    """The front as JSON-ready dicts: complexity, loss, validation loss (null when not
-    computed), score, equation, sympy, latex, selected."""
-    validation = (table["validation_loss"] if "validation_loss" in table
-                  else pd.Series(np.nan, index=table.index))
+    """The front as JSON-ready dicts: complexity, loss, validation loss and description
+    length (null when not computed), score, equation, sympy, latex, selected."""
+    def column(name):
+        return table[name] if name in table else pd.Series(np.nan, index=table.index)
+
     records = []
-    for i, (row, held_out) in enumerate(zip(table.itertuples(index=False), validation)):
+    for i, (row, held_out, length) in enumerate(zip(table.itertuples(index=False),
+                                                    column("validation_loss"),
+                                                    column("description_length"))):
         records.append({
             "complexity": _json_number(row.complexity),
             "loss": _json_number(row.loss),
             "validation_loss": _json_number(held_out),
+            "description_length": _json_number(length),
             "score": _json_number(row.score),
             "equation": row.equation,
             "sympy": str(readable_form(tree_to_sympy(row.tree, language))),

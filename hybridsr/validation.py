@@ -8,7 +8,8 @@ equation keeps its structure, its constants are refitted on all rows but one
 fold, and its loss is measured on that fold. An over-fitted equation then
 pays for its wiggles between the points, while the law's held-out loss stays
 at the noise level. This is the validation score PySR leaves to the user;
-``model_selection="best"`` uses it when the table has it.
+``model_selection="best"`` weighs it against each equation's size when the
+table has it (:func:`hybridsr.export.description_lengths`).
 
 Large data sets gain little from it (the training loss is already an honest
 estimate there), so at most :data:`MAX_ROWS` rows, drawn without
@@ -49,7 +50,8 @@ class CrossValidation:
     row_losses : ndarray of shape (n_trees, n_rows)
         Each tree's loss on each held-out row (in the order of the sampled
         rows; the same rows for every tree), inf where it is not finite.
-        Model selection compares equations row by row with them.
+        Their number is the ``n`` of the description lengths that model
+        selection compares (:func:`hybridsr.export.description_lengths`).
     """
 
     losses: np.ndarray

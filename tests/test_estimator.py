@@ -211,9 +211,9 @@ def test_equations_table_and_selection(fake_search, data):
     X, y = data
     model = HybridSRRegressor(niterations=3, random_state=1, validation_folds=0).fit(X, y)
     table = model.equations_
-    assert list(table.columns) == ["complexity", "loss", "score", "validation_loss", "equation",
-                                   "sympy", "lambda", "tree"]
-    assert table["validation_loss"].isna().all()
+    assert list(table.columns) == ["complexity", "loss", "score", "validation_loss",
+                                   "description_length", "equation", "sympy", "lambda", "tree"]
+    assert table["validation_loss"].isna().all() and table["description_length"].isna().all()
     assert list(table["complexity"]) == [1, 3, 5, 9]
     assert table["equation"].iloc[2] == "(2.5 * (x0 * x1))"
     # scores: 0, ln(10)/2, ln(2)/2, ln(50)/4; "best" keeps losses <= 0.015 -> the last row

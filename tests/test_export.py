@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import sympy
 
-from hybridsr.export import (EquationFunction, check_index, equations_table, format_front,
-                             front_frame, front_records, pareto_scores, rounding_loss_floor,
-                             beats_on_most_rows, select_index, write_front_csv, write_json,
+from hybridsr.export import (EquationFunction, check_index, description_lengths, equations_table,
+                             format_front, front_frame, front_records, pareto_scores,
+                             rounding_loss_floor, select_index, write_front_csv, write_json,
                              write_text_atomic)
 from hybridsr.expr import Constant, Individual, Language
 from hybridsr.operators import OperatorSet
@@ -73,9 +73,9 @@ def test_rounding_floor_matches_loss_kind():
 def test_table_columns_and_contents(language, trees):
     front = front_of(trees, LOSSES)[::-1]  # any order in, ascending complexity out
     table = equations_table(front, language)
-    assert list(table.columns) == ["complexity", "loss", "score", "validation_loss", "equation",
-                                   "sympy", "lambda", "tree"]
-    assert table["validation_loss"].isna().all()
+    assert list(table.columns) == ["complexity", "loss", "score", "validation_loss",
+                                   "description_length", "equation", "sympy", "lambda", "tree"]
+    assert table["validation_loss"].isna().all() and table["description_length"].isna().all()
     assert list(table["complexity"]) == [1, 3, 5, 7, 9]
     assert list(table["loss"]) == LOSSES
     assert table["score"].iloc[0] == 0.0
@@ -95,43 +95,50 @@ def test_selection_rules(language, trees, rule, expected):
     assert select_index(table, rule) == expected
 
 
-def test_beats_on_most_rows_is_a_sign_test():
-    base = np.ones(100)
-    better = base.copy()
-    better[:60] = 0.5  # wins 60 of the 100 rows that differ: 60 > 50 + 5
-    assert beats_on_most_rows(better, base)
-    assert not beats_on_most_rows(base, better)
-    few = base.copy()
-    few[:3] = 0.0  # large gains on 3 rows, no others differ: 3 > 1.5 + 0.87
-    assert beats_on_most_rows(few, base)
-    few[3:50] = 1.01  # ...but small losses on 47 more
-    assert not beats_on_most_rows(few, base)
-    assert not beats_on_most_rows(base, base.copy())
+def test_description_lengths_add_residuals_structure_and_constants():
+    lengths = description_lengths([0.5, 0.25, np.inf, np.nan], [3, 7, 5, 5], [1, 2, 1, 1],
+                                  n_rows=40, n_symbols=9)
+    np.testing.assert_allclose(lengths[:2], [20 * math.log(0.5) + 3 * math.log(9) + math.log(40) / 2,
+                                             20 * math.log(0.25) + 7 * math.log(9) + math.log(40)])
+    assert lengths[2] == lengths[3] == math.inf  # invalid on a fold, or not computed
+    # "mae" is the scale of Laplace residuals: n log(loss); the floor caps an exact fit's gain.
+    mae = description_lengths([0.5, 0.0], [1, 1], [0, 0], n_rows=40, n_symbols=9, loss="mae",
+                              loss_floor=1e-6)
+    np.testing.assert_allclose(mae, np.array([40 * math.log(0.5), 40 * math.log(1e-6)]) + math.log(9))
+    assert description_lengths([0.0], [1], [0], n_rows=4, n_symbols=3)[0] == -math.inf
+    with pytest.raises(ValueError, match="n_rows=0"):
+        description_lengths([1.0], [1], [0], n_rows=0, n_symbols=3)
 
 
-def test_best_takes_the_simplest_equation_the_pick_does_not_beat_row_by_row(language, trees):
-    losses = [10.0, 1.0, 0.14, 0.12, 0.1]
-    table = front_frame(front_of(trees, losses), language)
-    table.insert(3, "validation_loss", losses)
-    assert select_index(table, "best") == 2
-    rows = np.tile(np.array(losses)[:, None], (1, 40))
-    rows[2, :5] = 0.0  # the pick's lower loss comes from 5 of 40 rows...
-    rows[2, 5:] = 1.0 + 1e-3  # ...it loses narrowly on the others to a*b
-    table.attrs["validation_row_losses"] = rows
-    assert select_index(table, "best") == 1
-    rows[2, 5:] = 0.14  # beaten on every row, a*b is no match; the constant neither
-    assert select_index(table, "best") == 2
-    assert select_index(table, "accuracy") == 4 and select_index(table, "score") == 1
+def test_best_takes_the_shortest_description_of_the_held_out_rows(language, trees):
+    # Held out, 2ab + sin(a) beats 2*a*b by 16%, and 2ab + sin(a - 0.1) beats it by 5%.
+    validation = [10.0, 1.0, 0.1, 0.084, 0.08]
+    few = equations_table(front_of(trees, [10.0, 1.0, 0.09, 0.07, 0.06]), language, 0.0,
+                          validation, validation_rows=30)
+    lengths = few["description_length"].to_numpy()
+    constants = [1, 0, 1, 1, 2]
+    np.testing.assert_allclose(lengths, description_lengths(validation, [1, 3, 5, 7, 9], constants,
+                                                            30, 2 + 5 + 1))
+    # On 30 rows 16% is worth less than two nodes of 8 symbols: 2*a*b.
+    assert select_index(few, "best") == 2
+    # On 2,000 rows the 5% gain pays for two nodes and a constant.
+    many = equations_table(front_of(trees, [10.0, 1.0, 0.09, 0.07, 0.06]), language, 0.0,
+                           validation, validation_rows=2000)
+    assert select_index(many, "best") == 4
+    assert select_index(many, "accuracy") == 4 and select_index(many, "score") == 2
+    # A tie goes to the simpler equation, in whatever order the rows come.
+    tied = few.copy()
+    tied["description_length"] = [5.0, 1.0, 1.0, 2.0, 3.0]
+    assert select_index(tied.iloc[::-1].reset_index(drop=True), "best") == 3
 
 
-def test_a_table_with_row_losses_takes_pandas_operations(language, trees):
-    table = equations_table(front_of(trees, LOSSES), language, 0.0, LOSSES,
-                            np.tile(np.array(LOSSES)[:, None], (1, 6)))
-    assert list(table.nlargest(2, "loss")["loss"]) == [10.0, 1.0]  # concatenates internally
+def test_a_table_with_description_lengths_takes_pandas_operations(language, trees):
+    table = equations_table(front_of(trees, LOSSES), language, 0.0, LOSSES, validation_rows=6)
+    assert list(table.nlargest(2, "loss")["loss"]) == [10.0, 1.0]
     both = pd.concat([table, table])
     assert len(both) == 10
     again = pickle.loads(pickle.dumps(table))
-    assert again.attrs["validation_row_losses"] == table.attrs["validation_row_losses"]
+    np.testing.assert_array_equal(again["description_length"], table["description_length"])
     assert select_index(again, "best") == select_index(table, "best")
 
 
@@ -224,6 +231,7 @@ def test_json_records(tmp_path, language, trees):
     records = front_records(table, language, selected=1)
     assert records[1]["selected"] and not records[0]["selected"]
     assert records[0]["validation_loss"] is None  # not computed
+    assert records[0]["description_length"] is None
     assert records[4]["score"] is None  # inf is not JSON
     assert records[3]["latex"] == r"2 a b + \sin{\left(a \right)}"
     path = tmp_path / "front.json"
