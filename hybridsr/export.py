@@ -50,13 +50,14 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .config import check_choice
+from .config import LOSS_NAMES, check_choice
 from .expr import Language, evaluate_tree, readable_form, to_latex, to_string, tree_to_sympy
 from .expr.traversal import is_constant
 from .gp.scoring import loss_floor
 
 __all__ = ["MODEL_SELECTIONS", "BEST_LOSS_FACTOR", "EquationFunction", "pareto_scores",
-           "rounding_loss_floor", "description_lengths", "front_frame", "equations_table",
+           "rounding_loss_floor", "description_lengths", "language_symbols", "front_frame",
+           "equations_table",
            "select_index", "check_index", "format_front", "front_records", "write_front_csv",
            "write_json", "write_text_atomic"]
 
@@ -187,6 +188,7 @@ def description_lengths(losses, complexities, n_constants, n_rows: int, n_symbol
     losses = np.asarray(losses, dtype=np.float64)
     complexities = np.asarray(complexities, dtype=np.float64)
     n_constants = np.asarray(n_constants, dtype=np.float64)
+    check_choice("loss", loss, LOSS_NAMES)
     if n_rows < 1 or n_symbols < 2:
         raise ValueError(f"a description length needs rows and at least 2 symbols, got "
                          f"n_rows={n_rows}, n_symbols={n_symbols}")

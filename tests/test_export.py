@@ -108,6 +108,8 @@ def test_description_lengths_add_residuals_structure_and_constants():
     assert description_lengths([0.0], [1], [0], n_rows=4, n_symbols=3)[0] == -math.inf
     with pytest.raises(ValueError, match="n_rows=0"):
         description_lengths([1.0], [1], [0], n_rows=0, n_symbols=3)
+    with pytest.raises(ValueError, match="loss='absolute' is not valid"):
+        description_lengths([1.0], [1], [0], n_rows=5, n_symbols=3, loss="absolute")
 
 
 def test_best_takes_the_shortest_description_of_the_held_out_rows(language, trees):
