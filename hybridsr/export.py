@@ -287,8 +287,11 @@ def check_index(table: pd.DataFrame, index) -> int:
 
 
 def format_front(table: pd.DataFrame, selected: int | None = None) -> str:
-    """The front as an aligned text table, the selected row marked ``>>>>`` (as PySR)."""
+    """The front as an aligned text table, the selected row marked ``>>>>`` (as PySR), with
+    the description lengths that "best" compares when the table has them."""
     shown = table.loc[:, list(SHOWN_COLUMNS)].copy()
+    if "description_length" in table and not table["description_length"].isna().all():
+        shown.insert(3, "description_length", table["description_length"])
     shown["complexity"] = [_format_number(c) for c in shown["complexity"]]
     shown.insert(0, "pick", [">>>>" if i == selected else "" for i in range(len(shown))])
     # Equations read best left-aligned, under a header padded to their width.

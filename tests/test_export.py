@@ -196,6 +196,12 @@ def test_format_front_marks_the_pick(language, trees):
     assert lines[0].split() == ["pick", "complexity", "loss", "score", "equation"]
     assert ">>>>" in lines[4] and "sin(a)" in lines[4]
     assert sum(">>>>" in line for line in lines) == 1
+    # With held-out losses the lengths that "best" compares are shown too.
+    table = equations_table(front_of(trees, LOSSES), language, 0.0, LOSSES, validation_rows=30)
+    lines = format_front(table, select_index(table)).splitlines()
+    assert lines[0].split() == ["pick", "complexity", "loss", "score", "description_length",
+                                "equation"]
+    assert f"{table['description_length'].iloc[3]:.6g}" in lines[4]
 
 
 def test_equation_function_pickles_and_checks_shape(language, trees):
