@@ -51,15 +51,14 @@ import numpy as np
 import pandas as pd
 
 from .config import LOSS_NAMES, check_choice
-from .expr import Language, evaluate_tree, readable_form, to_latex, to_string, tree_to_sympy
-from .expr.traversal import is_constant
+from .expr import (Language, constants_of, evaluate_tree, readable_form, to_latex, to_string,
+                   tree_to_sympy)
 from .gp.scoring import loss_floor
 
 __all__ = ["MODEL_SELECTIONS", "BEST_LOSS_FACTOR", "EquationFunction", "pareto_scores",
            "rounding_loss_floor", "description_lengths", "language_symbols", "front_frame",
-           "equations_table",
-           "select_index", "check_index", "format_front", "front_records", "write_front_csv",
-           "write_json", "write_text_atomic"]
+           "equations_table", "select_index", "check_index", "format_front", "front_records",
+           "write_front_csv", "write_json", "write_text_atomic"]
 
 #: Valid values of ``model_selection``.
 MODEL_SELECTIONS = frozenset({"best", "accuracy", "score"})
@@ -229,7 +228,7 @@ def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0
     lengths = np.full(len(trees), np.nan)
     if validation_rows > 0 and not np.isnan(validation_losses).all():
         lengths = description_lengths(validation_losses, table["complexity"],
-                                      [sum(map(is_constant, tree)) for tree in trees],
+                                      [constants_of(tree).size for tree in trees],
                                       validation_rows, language_symbols(language), loss_floor, loss)
     table.insert(4, "description_length", pd.Series(lengths, dtype=np.float64))
     table.insert(6, "sympy", pd.Series([readable_form(tree_to_sympy(t, language)) for t in trees],
