@@ -178,8 +178,10 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
     validation_folds : int, default 5
         After the search, each front equation's constants are refitted on
         all folds but one and its loss measured on that one (at most 2,000
-        rows take part): the ``validation_loss`` and ``description_length``
-        columns, which "best" selection compares. 0 skips it (PySR's rule
+        rows take part; a smaller sample is split into folds again, up to 10
+        times, until about 2,000 held-out losses are averaged): the
+        ``validation_loss`` and ``description_length`` columns, which "best"
+        selection compares. 0 skips it (PySR's rule
         on training losses).
     simplify_constants : bool, default True
         After the search, set a front equation's constants to simple

@@ -11,13 +11,18 @@ at the noise level. This is the validation score PySR leaves to the user;
 ``model_selection="best"`` weighs it against each equation's size when the
 table has it (:func:`hybridsr.export.description_lengths`).
 
-Large data sets gain little from it (the training loss is already an honest
-estimate there), so at most :data:`MAX_ROWS` rows, drawn without
-replacement, take part.
+On a small sample one split into folds is a noisy measurement: which
+rows share a fold moves the held-out losses of two near-equal formulas past
+each other. The folds are therefore drawn again, :func:`default_repeats`
+times (repeated k-fold), until about :data:`MAX_ROWS` held-out losses have
+been measured, and averaged. Large data sets gain little from any of it (the
+training loss is already an honest estimate there), so at most
+:data:`MAX_ROWS` rows, drawn without replacement, take part, in one split.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -29,12 +34,23 @@ from .expr import Language
 from .expr.tree import compile_tree
 from .gp.scoring import row_losses
 
-__all__ = ["MAX_ROWS", "MIN_ROWS", "CrossValidation", "cross_validate", "cross_validated_losses"]
+__all__ = ["MAX_REPEATS", "MAX_ROWS", "MIN_ROWS", "CrossValidation", "cross_validate",
+           "cross_validated_losses", "default_repeats"]
 
-#: Rows taken into the cross-validation at most (a seeded sample of them).
+#: Rows taken into the cross-validation at most (a seeded sample of them); also the
+#: number of held-out losses that repeated splits of a smaller sample add up to.
 MAX_ROWS = 2000
+#: Most splits into folds of one sample.
+MAX_REPEATS = 10
 #: Fewer rows than this leave no room for held-out folds; no losses then.
 MIN_ROWS = 4
+
+
+def default_repeats(n_rows: int) -> int:
+    """Splits into folds for ``n_rows`` sampled rows: enough for about :data:`MAX_ROWS`
+    held-out losses, at least 1 and at most :data:`MAX_REPEATS` (10 for 200 rows or
+    fewer, 2 for 1,000, 1 from 2,000)."""
+    return int(min(MAX_REPEATS, max(1, math.ceil(MAX_ROWS / max(n_rows, 1)))))
 
 
 @dataclass(frozen=True)
@@ -44,12 +60,14 @@ class CrossValidation:
     Attributes
     ----------
     losses : ndarray of shape (n_trees,)
-        Mean held-out loss of each tree (fold losses weighted by fold size);
-        inf for a tree invalid on some held-out fold, NaN for all when there
-        are fewer than :data:`MIN_ROWS` rows.
+        Mean held-out loss of each tree (fold losses weighted by fold size,
+        averaged over the repeated splits); inf for a tree invalid on some
+        held-out fold, NaN for all when there are fewer than
+        :data:`MIN_ROWS` rows.
     row_losses : ndarray of shape (n_trees, n_rows)
-        Each tree's loss on each held-out row (in the order of the sampled
-        rows; the same rows for every tree), inf where it is not finite.
+        Each tree's loss on each held-out row, averaged over the splits (in
+        the order of the sampled rows; the same rows for every tree), inf
+        where it is not finite.
         Their number is the ``n`` of the description lengths that model
         selection compares (:func:`hybridsr.export.description_lengths`).
     """
@@ -60,16 +78,17 @@ class CrossValidation:
 
 def cross_validated_losses(trees: Sequence, language: Language, evaluator: Evaluator,
                            data: Dataset, *, folds: int, rng: np.random.Generator,
-                           max_iterations: int = 50) -> np.ndarray:
+                           max_iterations: int = 50, repeats: int | None = None) -> np.ndarray:
     """Mean held-out loss of each tree (:attr:`CrossValidation.losses` of :func:`cross_validate`)."""
     return cross_validate(trees, language, evaluator, data, folds=folds, rng=rng,
-                          max_iterations=max_iterations).losses
+                          max_iterations=max_iterations, repeats=repeats).losses
 
 
 def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
                    data: Dataset, *, folds: int, rng: np.random.Generator,
-                   max_iterations: int = 50) -> CrossValidation:
-    """Mean held-out loss of each tree over ``folds`` folds, constants refitted per fold.
+                   max_iterations: int = 50, repeats: int | None = None) -> CrossValidation:
+    """Mean held-out loss of each tree over ``folds`` folds, constants refitted per fold,
+    the split into folds repeated ``repeats`` times.
 
     Parameters
     ----------
@@ -88,6 +107,9 @@ def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
         Draws the row sample, the fold split and the fits' restart points.
     max_iterations : int
         Iteration budget of each constant fit.
+    repeats : int, optional
+        Independent splits into folds, averaged; by default
+        :func:`default_repeats` of the sampled rows.
 
     Returns
     -------
@@ -100,22 +122,29 @@ def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
     n = data.n_rows
     if n < MIN_ROWS:
         return CrossValidation(np.full(len(trees), np.nan), np.empty((len(trees), 0)))
-    order = rng.permutation(n)[:MAX_ROWS]
-    splits = np.array_split(order, min(folds, order.size))
+    sample = rng.permutation(n)[:MAX_ROWS]
+    m = sample.size
+    if repeats is None:
+        repeats = default_repeats(m)
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    # (fit rows, held-out rows, positions of the held-out rows in the sample) per fold.
     parts = []
-    for k, held_out in enumerate(splits):
-        fit_rows = np.concatenate([s for j, s in enumerate(splits) if j != k])
-        parts.append((data.rows(np.sort(fit_rows)), data.rows(np.sort(held_out)), held_out.size))
-    sizes = np.array([size for _, _, size in parts], dtype=np.float64)
+    for _ in range(repeats):
+        splits = np.array_split(rng.permutation(m), min(folds, m))
+        for k, held_out in enumerate(splits):
+            fit_at = np.concatenate([s for j, s in enumerate(splits) if j != k])
+            held_out = np.sort(held_out)
+            parts.append((data.rows(np.sort(sample[fit_at])), data.rows(sample[held_out]), held_out))
+    sizes = np.array([held_out.size for _, _, held_out in parts], dtype=np.float64)
 
     losses = np.empty(len(trees))
-    by_row = np.empty((len(trees), sum(len(s) for s in splits)))
+    by_row = np.zeros((len(trees), m))
     with np.errstate(all="ignore"):
         for i, tree in enumerate(trees):
             program = compile_tree(tree, language)
             fold_losses = np.empty(len(parts))
-            first_row = 0
-            for k, (fit_part, held_part, size) in enumerate(parts):
+            for k, (fit_part, held_part, held_out) in enumerate(parts):
                 constants = program.constants
                 if constants.size:
                     fit = fit_constants(program, evaluator, fit_part, rng=rng, n_restarts=1,
@@ -123,11 +152,10 @@ def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
                     constants = fit.constants
                 rows = row_losses(evaluator.predict(program, held_part, constants), held_part.y,
                                   evaluator.loss_name, evaluator.huber_delta)
-                by_row[i, first_row:first_row + size] = rows
+                by_row[i, held_out] += rows / repeats
                 # The fold's loss as the kernels weigh it, from the rows (no second pass).
                 fold_losses[k] = np.average(rows, weights=held_part.weights if held_part.weights.size
                                             else None)
-                first_row += size
             finite = np.all(np.isfinite(fold_losses))
             losses[i] = float(np.average(fold_losses, weights=sizes)) if finite else np.inf
-    return CrossValidation(losses, by_row)
+    return CrossValidation(losses, np.where(np.isfinite(by_row), by_row, np.inf))

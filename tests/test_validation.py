@@ -7,7 +7,8 @@ from hybridsr.evaluate import Dataset, Evaluator
 from hybridsr.expr import Language, compile_tree, sympy_to_tree
 from hybridsr.operators import OperatorSet
 from hybridsr.gp.scoring import row_losses
-from hybridsr.validation import MIN_ROWS, cross_validate, cross_validated_losses
+from hybridsr.validation import (MAX_REPEATS, MIN_ROWS, cross_validate, cross_validated_losses,
+                                 default_repeats)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,25 @@ def test_tiny_data_and_bad_folds(language):
                                            rng=np.random.default_rng(0))).all()
     with pytest.raises(ValueError, match="folds must be at least 2"):
         cross_validated_losses(trees, language, evaluator, data, folds=1, rng=np.random.default_rng(0))
+    X, y = noisy_line(10)
+    with pytest.raises(ValueError, match="repeats must be at least 1, got 0"):
+        cross_validated_losses(trees, language, evaluator, Dataset.from_arrays(X, y), folds=5,
+                               rng=np.random.default_rng(0), repeats=0)
+
+
+def test_small_samples_are_split_into_folds_again_and_averaged():
+    assert [default_repeats(n) for n in (4, 30, 200, 201, 1000, 2000, 10**6)] == \
+        [MAX_REPEATS, 10, 10, 10, 2, 1, 1]
+    # Which rows share a fold moves one split's held-out loss; ten splits move it less.
+    language = Language(OperatorSet.from_spec(["+", "-", "*", "/"], []), 1, variable_names=("x",))
+    X, y = noisy_line(30, seed=4)
+    data, evaluator = Dataset.from_arrays(X, y), Evaluator(language.operator_set)
+    trees = [sympy_to_tree("2.0*x + 0.01*x*x*x", language)]
+    spread = {repeats: np.std([cross_validated_losses(trees, language, evaluator, data, folds=5,
+                                                      rng=np.random.default_rng(seed),
+                                                      repeats=repeats)[0] for seed in range(12)])
+              for repeats in (1, None)}
+    assert spread[None] < 0.7 * spread[1]
 
 
 def test_row_losses_average_to_the_mean_held_out_loss(language):
