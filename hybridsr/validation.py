@@ -119,6 +119,8 @@ def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
     """
     if folds < 2:
         raise ValueError(f"folds must be at least 2, got {folds}")
+    if repeats is not None and repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
     n = data.n_rows
     if n < MIN_ROWS:
         return CrossValidation(np.full(len(trees), np.nan), np.empty((len(trees), 0)))
@@ -126,8 +128,6 @@ def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
     m = sample.size
     if repeats is None:
         repeats = default_repeats(m)
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
     # (fit rows, held-out rows, positions of the held-out rows in the sample) per fold.
     parts = []
     for _ in range(repeats):

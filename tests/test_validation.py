@@ -58,9 +58,8 @@ def test_tiny_data_and_bad_folds(language):
                                            rng=np.random.default_rng(0))).all()
     with pytest.raises(ValueError, match="folds must be at least 2"):
         cross_validated_losses(trees, language, evaluator, data, folds=1, rng=np.random.default_rng(0))
-    X, y = noisy_line(10)
     with pytest.raises(ValueError, match="repeats must be at least 1, got 0"):
-        cross_validated_losses(trees, language, evaluator, Dataset.from_arrays(X, y), folds=5,
+        cross_validated_losses(trees, language, evaluator, data, folds=5,
                                rng=np.random.default_rng(0), repeats=0)
 
 
