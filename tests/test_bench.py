@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import sympy
 
+from hybridsr.bench import judge as judge_module
 from hybridsr.bench import runner
 from hybridsr.bench.judge import first_exact_time, judge, r2_score, round_floats, symbolic_match
 from hybridsr.bench.job import front_metrics, positive_variables
@@ -113,6 +114,20 @@ def test_numeric_screen_spares_sympy_a_slow_miss():
     points = {"x": np.linspace(-2.0, 2.0, 50)}
     # Without the screen this takes sympy far longer than the limit (see below).
     assert symbolic_match(slow, "sin(x) + 1", timeout=5.0, names=("x",), points=points) is False
+
+
+def test_numeric_screen_turns_down_a_model_undefined_on_the_domain():
+    # Read plainly, a peer's protected log of a negative argument has no real value on the
+    # points: no match, decided before sympy (which alone takes past the limit here).
+    slow = "+".join(f"sin(x)**{k}*cos(x)**{k + 1}" for k in range(40))
+    points = {"x": np.linspace(0.5, 3.0, 50)}
+    x = sympy.Symbol("x")
+    model = sympy.sympify(f"log(-x - 1)*({slow})", locals={"x": x})
+    assert judge_module._constant_on_points(model, sympy.sin(x) + 1, points) == (False, False)
+    assert symbolic_match(str(model), "sin(x) + 1", timeout=5.0, names=("x",), points=points) is False
+    # Defined on most points (a pole between them): left to the usual checks.
+    assert symbolic_match("2*x*(x - 1.75)/(x - 1.75)", "x", names=("x",), positive=("x",),
+                          points=points) is True
 
 
 def test_symbolic_match_gives_up_at_the_time_limit():

@@ -104,13 +104,19 @@ def _constant_on_points(m: sympy.Expr, t: sympy.Expr, points: dict,
 
     Equal formulas differ by rounding error only, so this never rejects a
     match that sympy would find; it spares sympy (and the time limit) the
-    clear misses, which are most of a front.
+    clear misses, which are most of a front. A model without a finite real
+    value on most of the points where the truth has one is such a miss too
+    (a protected ``log`` or ``sqrt`` read plainly, the form a peer's long
+    formulas often take), however sympy would rearrange it.
     """
     mv, tv = _values(m, points), _values(t, points)
     if mv is None or tv is None:
         return True, True  # what numpy cannot evaluate, sympy decides
     with np.errstate(all="ignore"):
-        rows = np.isfinite(mv) & np.isfinite(tv) & (np.abs(mv.imag) < 1e-12) & (np.abs(tv.imag) < 1e-12)
+        truth_rows = np.isfinite(tv) & (np.abs(tv.imag) < 1e-12)
+        rows = truth_rows & np.isfinite(mv) & (np.abs(mv.imag) < 1e-12)
+        if 2 * rows.sum() < truth_rows.sum():
+            return False, False
         if rows.sum() < 3:
             return True, True
         mv, tv = mv.real[rows], tv.real[rows]
