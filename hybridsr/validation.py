@@ -158,4 +158,4 @@ def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
                                             else None)
             finite = np.all(np.isfinite(fold_losses))
             losses[i] = float(np.average(fold_losses, weights=sizes)) if finite else np.inf
-    return CrossValidation(losses, np.where(np.isfinite(by_row), by_row, np.inf))
+    return CrossValidation(losses, by_row)

@@ -63,11 +63,10 @@ def test_tiny_data_and_bad_folds(language):
                                rng=np.random.default_rng(0), repeats=0)
 
 
-def test_small_samples_are_split_into_folds_again_and_averaged():
+def test_small_samples_are_split_into_folds_again_and_averaged(language):
     assert [default_repeats(n) for n in (4, 30, 200, 201, 1000, 2000, 10**6)] == \
         [MAX_REPEATS, 10, 10, 10, 2, 1, 1]
     # Which rows share a fold moves one split's held-out loss; ten splits move it less.
-    language = Language(OperatorSet.from_spec(["+", "-", "*", "/"], []), 1, variable_names=("x",))
     X, y = noisy_line(30, seed=4)
     data, evaluator = Dataset.from_arrays(X, y), Evaluator(language.operator_set)
     trees = [sympy_to_tree("2.0*x + 0.01*x*x*x", language)]
