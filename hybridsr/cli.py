@@ -56,11 +56,13 @@ def _add_bench_parser(commands) -> None:
                             "(default: empirical)")
     bench.add_argument("--problems", metavar="NAMES",
                        help="comma-separated problem names to run (default: the whole suite)")
-    bench.add_argument("--methods", default="hybridsr", metavar="NAMES",
-                       help="comma-separated: hybridsr (student-guided GP), hybridsr-gp (GP "
-                            "alone), eql, student, operon, gplearn, feyn, transformer, "
-                            "hybridsr-transformer (GP seeded by the transformer), hybridsr-structure "
-                            "(GP seeded by the teacher's separability and symmetries) (default: hybridsr)")
+    bench.add_argument("--methods", default="hybridsr-full", metavar="NAMES",
+                       help="comma-separated: hybridsr-full (GP seeded by the sparse basis fits "
+                            "and the teacher's structure), hybridsr (student-guided GP), "
+                            "hybridsr-gp (GP alone), hybridsr-structure (GP seeded by the "
+                            "teacher's separability and symmetries), hybridsr-transformer (GP "
+                            "seeded by the transformer), eql, student, transformer, and the peers "
+                            "operon, gplearn, feyn (default: hybridsr-full)")
     bench.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1 (default: 5)")
     bench.add_argument("--time", type=float, default=60.0, metavar="SECONDS",
                        help="time budget of each run (default: 60)")

@@ -112,3 +112,30 @@ def test_guide_index_links_every_page():
     missing = [p.name for p in _markdown_files()
                if p.name != "README.md" and f"({p.name})" not in index]
     assert not missing, f"docs/README.md does not link {missing}"
+
+
+def _bench_parser():
+    from hybridsr.cli import build_parser
+    commands = next(a for a in build_parser()._actions if a.dest == "command")
+    return commands.choices["bench"]
+
+
+def test_bench_page_states_the_command_line_defaults_and_every_method():
+    from hybridsr.bench.methods import METHOD_NAMES
+    defaults = {action.option_strings[-1]: action.default for action in _bench_parser()._actions
+                if action.option_strings}
+    row = re.compile(r"^\|\s*`(?P<option>--[a-z-]+)`\s*\|\s*`(?P<default>[^`]*)`\s*\|(?P<meaning>.*)")
+    page = (DOCS / "benchmarks.md").read_text().splitlines()
+    rows = {m["option"]: m for m in map(row.match, page) if m}
+    assert rows, "docs/benchmarks.md has no option table"
+    for option, match in rows.items():
+        assert option in defaults, f"docs/benchmarks.md documents {option}, which bench lacks"
+        try:
+            documented = ast.literal_eval(match["default"])
+        except (ValueError, SyntaxError):
+            documented = match["default"]
+        assert documented == defaults[option] or match["default"] == str(defaults[option]), (
+            f"docs/benchmarks.md gives {option} the default {match['default']!r}; "
+            f"bench's is {defaults[option]!r}")
+    listed = set(re.findall(r"`([a-z-]+)`", rows["--methods"]["meaning"]))
+    assert set(METHOD_NAMES) <= listed, f"methods missing from the page: {set(METHOD_NAMES) - listed}"
