@@ -302,7 +302,8 @@ def _write_plots(out: Path) -> None:
     except ImportError as error:
         print(f"no plots: {error}")
         return
-    print(f"wrote {len(paths)} plot(s) in {out} (recovery.png, time_to_solution.png, fronts/)")
+    print(f"wrote {len(paths)} plot(s) in {out} (recovery.png, recovery_form.png, "
+          f"time_to_solution.png, fronts/)")
 
 
 def _read_csv(path: Path):

@@ -124,6 +124,33 @@ def test_plot_recovery(records, tmp_path, imread):
     _assert_picture(path, imread)
 
 
+def test_recovery_by_the_form_counts_selected_front_and_missing(records):
+    forms = [dict(r, selected_form=r["outcome"] == "exact",
+                  front_form=r["outcome"] in ("exact", "on_front"))
+             if r["status"] == "ok" else r for r in records]
+    forms.append({**_record("operon", "nguyen_1", 2, "failed"), "note": "judged before the form"})
+    _, methods, counts = plots._recovery_counts([r for r in forms if plots._form_judged(r)], "form")
+    assert methods == ["hybridsr", "operon"]
+    assert counts[("nguyen_1", "hybridsr")] == {"selected": 1, "on_front": 1, "missing": 0,
+                                                "no_result": 0}
+    assert counts[("nguyen_2", "hybridsr")] == {"selected": 1, "on_front": 0, "missing": 1,
+                                                "no_result": 0}
+    assert counts[("nguyen_1", "operon")] == {"selected": 0, "on_front": 0, "missing": 1,
+                                              "no_result": 1}
+
+
+def test_plot_recovery_by_the_form(records, tmp_path, imread):
+    forms = [dict(r, selected_form=r["outcome"] == "exact",
+                  front_form=r["outcome"] in ("exact", "on_front"))
+             for r in records]
+    _assert_picture(plots.plot_recovery(forms, tmp_path / "form.png", criterion="form"), imread)
+    with pytest.raises(ValueError, match="--rejudge"):
+        plots.plot_recovery([r for r in records if r["status"] == "ok"], tmp_path / "x.png",
+                            criterion="form")
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        plots.plot_recovery(records, tmp_path / "x.png", criterion="paper")
+
+
 def test_plot_front_with_non_finite_losses(records, tmp_path, imread):
     _assert_picture(plots.plot_front(records[1], tmp_path / "front.png"), imread)
 
@@ -139,11 +166,13 @@ def test_plot_time_to_solution(records, tmp_path, imread):
 
 
 def test_write_plots_reads_the_results_and_draws_every_picture(records, tmp_path, imread):
-    lines = [json.dumps(r) for r in records]
+    lines = [json.dumps(dict(r, selected_form=r["outcome"] == "exact", front_form=True)
+                        if r["status"] == "ok" else r) for r in records]
     (tmp_path / "results-0of1.jsonl").write_text("\n".join(lines) + "\n")
     written = plots.write_plots(tmp_path)
     # One front per (problem, method): its lowest finished seed (operon's seed 0 crashed on nguyen_2).
-    expected = ["recovery.png", "time_to_solution.png", "fronts/nguyen_1-hybridsr-seed0.png",
+    expected = ["recovery.png", "recovery_form.png", "time_to_solution.png",
+                "fronts/nguyen_1-hybridsr-seed0.png",
                 "fronts/nguyen_1-operon-seed0.png", "fronts/nguyen_2-hybridsr-seed0.png",
                 "fronts/nguyen_2-operon-seed1.png"]
     assert written == [tmp_path / name for name in expected]

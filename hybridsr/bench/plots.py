@@ -2,7 +2,7 @@
 
 >>> from hybridsr.bench.plots import write_plots
 >>> write_plots("results")                                   # doctest: +SKIP
-[PosixPath('results/recovery.png'), PosixPath('results/time_to_solution.png'), ...]
+[PosixPath('results/recovery.png'), PosixPath('results/recovery_form.png'), ...]
 
 The records are those :mod:`hybridsr.bench.job` writes, one per (method,
 problem, seed). Records written before the front metrics existed (no
@@ -44,6 +44,18 @@ _SEGMENTS = {
     "accurate": ("#bdd7ee", "accurate, not exact"),
     "failed": ("#ececec", "failed"),
     _NO_RESULT: ("#ffffff", "no result (error, crash, timeout)"),
+}
+# The same for the law's functional form (the PySR paper's criterion, :mod:`hybridsr.bench.form`).
+_FORM_SEGMENTS = {
+    "selected": ("#08519c", "law's form, selected"),
+    "on_front": ("#4a98c9", "law's form, on the front"),
+    "missing": ("#ececec", "form not found"),
+    _NO_RESULT: _SEGMENTS[_NO_RESULT],
+}
+#: What :func:`plot_recovery` can count: criterion -> (segments, strongest first; title).
+CRITERIA = {
+    "srbench": (_SEGMENTS, "Recovery of the true law (SRBench's rule)"),
+    "form": (_FORM_SEGMENTS, "Recovery of the law's form (the PySR paper's criterion)"),
 }
 # Front formulas are written with floats cut to this many significant digits.
 _DIGITS = 4
@@ -101,27 +113,38 @@ def _ok(record: dict) -> bool:
     return record.get("status", "ok") == "ok"
 
 
-def _category(record: dict) -> str:
-    """The record's recovery segment: an outcome, or "no result" when the job did not finish."""
+def _category(record: dict, criterion: str = "srbench") -> str:
+    """The record's recovery segment under ``criterion``, or "no result" when the job did not finish."""
     if not _ok(record):
         return _NO_RESULT
+    if criterion == "form":
+        if record.get("selected_form"):
+            return "selected"
+        return "on_front" if record.get("front_form") else "missing"
     outcome = record.get("outcome")
     return outcome if outcome in OUTCOMES else "failed"
 
 
-def _recovery_counts(records: Iterable[dict]) -> tuple[dict, list, dict]:
+def _form_judged(record: dict) -> bool:
+    """Whether the record says if the front held the law's form (jobs that did not finish
+    count: they are drawn as "no result"); records judged before the form check did not."""
+    return "front_form" in record or not _ok(record)
+
+
+def _recovery_counts(records: Iterable[dict], criterion: str = "srbench") -> tuple[dict, list, dict]:
     """Problem titles and methods in order of first appearance, and each cell's segment counts.
 
     Returns ``(titles, methods, counts)``: ``titles`` maps problem name to
     display name, ``counts[(problem, method)]`` maps each segment to a count.
     """
+    segments = CRITERIA[criterion][0]
     titles, methods, counts = {}, {}, {}
     for record in records:
         problem, method = record["problem"], record["method"]
         titles.setdefault(problem, record.get("title") or problem)
         methods.setdefault(method, None)
-        cell = counts.setdefault((problem, method), dict.fromkeys(_SEGMENTS, 0))
-        cell[_category(record)] += 1
+        cell = counts.setdefault((problem, method), dict.fromkeys(segments, 0))
+        cell[_category(record, criterion)] += 1
     return titles, list(methods), counts
 
 
@@ -262,15 +285,17 @@ def _slug(text) -> str:
 
 
 # ------------------------------------------------------------------ pictures
-def plot_recovery(records: Iterable[dict], path) -> Path:
+def plot_recovery(records: Iterable[dict], path, *, criterion: str = "srbench") -> Path:
     """How often each method recovered each problem's law: stacked bars of outcome shares.
 
     One panel per method, side by side and sharing the problem rows (in
     order of first appearance), so a row reads across as the methods on one
-    problem. Each bar splits that problem's seeds into exact (selected),
-    exact on the front, accurate only, failed, and no result (the job
-    erred, crashed or timed out); the number right of it counts exact
-    selections out of the seeds run.
+    problem. With ``criterion="srbench"`` each bar splits that problem's
+    seeds into exact (selected), exact on the front, accurate only, failed,
+    and no result (the job erred, crashed or timed out); with ``"form"``
+    into the law's form selected, the form on the front only, not found,
+    and no result. The number right of a bar counts the selections (of the
+    exact law, or of its form) out of the seeds run.
 
     Parameters
     ----------
@@ -278,19 +303,31 @@ def plot_recovery(records: Iterable[dict], path) -> Path:
         Benchmark records (see :mod:`hybridsr.bench.job`), any status.
     path : str or path-like
         The PNG file to write (its folder is created).
+    criterion : {"srbench", "form"}, default "srbench"
+        SRBench's rule (the record's ``outcome``), or the PySR paper's
+        functional form (``selected_form``, ``front_form``; records judged
+        before the form check existed are left out).
 
     Returns
     -------
     pathlib.Path
         The file written.
     """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {sorted(CRITERIA)}, got {criterion!r}")
+    table, heading = CRITERIA[criterion]
     records = list(records)
+    if criterion == "form":
+        records = [r for r in records if _form_judged(r)]
     if not records:
-        raise ValueError("no records to plot")
-    titles, methods, counts = _recovery_counts(records)
+        raise ValueError(f"no records to plot by the {criterion!r} criterion"
+                         + (" (none says whether its front held the law's form; judge them again "
+                            "with `hybridsr bench report DIR --rejudge`)" if criterion == "form" else ""))
+    titles, methods, counts = _recovery_counts(records, criterion)
     problems = list(titles)
-    present = [s for s in _SEGMENTS if any(cell[s] for cell in counts.values())]
-    segments = [s for s in _SEGMENTS if s != _NO_RESULT or s in present]
+    present = [s for s in table if any(cell[s] for cell in counts.values())]
+    segments = [s for s in table if s != _NO_RESULT or s in present]
+    selections = next(iter(table))
     width = max(6.5, 2.2 + 2.3 * len(methods))
     height = 1.9 + 0.3 * len(problems)
     with _figure(width, height) as figure:
@@ -304,13 +341,13 @@ def plot_recovery(records: Iterable[dict], path) -> Path:
             totals = [sum(cell.values()) if cell else 0 for cell in cells]
             left = [0.0] * len(problems)
             for segment in segments:
-                colour, _ = _SEGMENTS[segment]
+                colour, _ = table[segment]
                 shares = [cell[segment] / total if total else 0.0 for cell, total in zip(cells, totals)]
                 ax.barh(rows, shares, left=left, height=0.72, color=colour, edgecolor="#7f7f7f",
                         linewidth=0.5, hatch="///" if segment == _NO_RESULT else None)
                 left = [a + b for a, b in zip(left, shares)]
             for row, cell, total in zip(rows, cells, totals):
-                label = f"{cell['exact']}/{total}" if total else "-"  # "-": not run
+                label = f"{cell[selections]}/{total}" if total else "-"  # "-": not run
                 ax.text(1.03, row, label, va="center", ha="left", fontsize=9)
             ax.set_xlim(0, 1.35)  # room right of the bars for the counts
             ax.set_xticks([0, 0.5, 1])
@@ -326,11 +363,11 @@ def plot_recovery(records: Iterable[dict], path) -> Path:
         # Top to bottom in the order the problems were run; shared, so once is enough.
         axes[0].set_ylim(len(problems) - 0.5, -0.5)
         seeds = len({r.get("seed") for r in records})
-        figure.suptitle(_plain(f"Recovery of the true law: {_joined(r.get('suite') for r in records)} "
+        figure.suptitle(_plain(f"{heading}: {_joined(r.get('suite') for r in records)} "
                                f"suite, {_joined(_number(r.get('time_budget')) for r in records)} s "
                                f"per run, {seeds} seed{'s' if seeds != 1 else ''}"))
-        labels = [_SEGMENTS[s][1] for s in segments]
-        handles = [Patch(facecolor=_SEGMENTS[s][0], edgecolor="#7f7f7f", linewidth=0.5,
+        labels = [table[s][1] for s in segments]
+        handles = [Patch(facecolor=table[s][0], edgecolor="#7f7f7f", linewidth=0.5,
                          hatch="///" if s == _NO_RESULT else None) for s in segments]
         figure.legend(handles, labels, loc="outside lower center", frameon=False,
                       ncols=_legend_columns(labels, width))
@@ -561,7 +598,8 @@ def _representatives(records: Iterable[dict]) -> list[dict]:
 def write_plots(out_dir, records: Iterable[dict] | None = None) -> list[Path]:
     """Draw every picture of a results directory into it.
 
-    Writes ``recovery.png``, ``time_to_solution.png`` and, for each (problem,
+    Writes ``recovery.png`` (SRBench's rule), ``recovery_form.png`` (the law's
+    form; when some record was judged for it), ``time_to_solution.png`` and, for each (problem,
     method), the front of its finished run with the lowest seed as
     ``fronts/<problem>-<method>-seed<k>.png``. Runs whose records lack the
     front metrics (written before they were saved) get no front picture.
@@ -582,8 +620,10 @@ def write_plots(out_dir, records: Iterable[dict] | None = None) -> list[Path]:
     records = load_results(out_dir) if records is None else list(records)
     if not records:
         return []
-    written = [plot_recovery(records, out_dir / "recovery.png"),
-               plot_time_to_solution(records, out_dir / "time_to_solution.png")]
+    written = [plot_recovery(records, out_dir / "recovery.png")]
+    if any("front_form" in r for r in records):
+        written.append(plot_recovery(records, out_dir / "recovery_form.png", criterion="form"))
+    written.append(plot_time_to_solution(records, out_dir / "time_to_solution.png"))
     for record in _representatives(records):
         name = f"{_slug(record['problem'])}-{_slug(record['method'])}-seed{record['seed']}.png"
         try:
