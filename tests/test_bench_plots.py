@@ -155,6 +155,13 @@ def test_plot_front_with_non_finite_losses(records, tmp_path, imread):
     _assert_picture(plots.plot_front(records[1], tmp_path / "front.png"), imread)
 
 
+def test_plot_front_with_an_astronomical_loss(records, tmp_path, imread):
+    # A formula that explodes off its training rows (feyn on Newton: NMSE 1.3e293) once
+    # overflowed matplotlib's log axis and stopped `hybridsr bench` before its pictures.
+    record = dict(records[1], front_test_nmse=[1.3e293, 0.5, 0.2, 0.1])
+    _assert_picture(plots.plot_front(record, tmp_path / "front.png"), imread)
+
+
 def test_plot_front_computes_missing_sizes(records, tmp_path, imread):
     record = dict(records[0])
     del record["front_size"]

@@ -63,6 +63,9 @@ _DIGITS = 4
 _LINE = 90
 # A held-out NMSE of exactly 0 (a noiseless exact fit) is drawn here on the log axis.
 _NMSE_FLOOR = 1e-16
+# And one beyond this (a formula that blows up off its training rows) here: a log axis
+# reaching 1e300 overflows while matplotlib pads and labels it.
+_NMSE_CEILING = 1e30
 _FLOAT = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?")
 _NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?!\w|\s*\()")
 
@@ -436,9 +439,11 @@ def plot_front(record: dict, path, *, annotate: int = 5) -> Path:
                      + (" (the selected one among them)" if selected in hidden else "") + ".")
     if any(losses[i] < _NMSE_FLOOR for i in shown):
         notes.append(f"An NMSE below {_NMSE_FLOOR:g} is drawn at {_NMSE_FLOOR:g}.")
+    if any(losses[i] > _NMSE_CEILING for i in shown):
+        notes.append(f"An NMSE above {_NMSE_CEILING:g} is drawn at {_NMSE_CEILING:g}.")
     if record.get("selected") and selected is None:
         notes.append("The selected formula is not on this front.")
-    y = {i: max(losses[i], _NMSE_FLOOR) for i in shown}
+    y = {i: min(max(losses[i], _NMSE_FLOOR), _NMSE_CEILING) for i in shown}
 
     # The formulas worth reading: the selected, the exact, the smallest and the most accurate.
     picks = [selected] if selected in y else []
