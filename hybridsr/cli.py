@@ -302,8 +302,10 @@ def _write_plots(out: Path) -> None:
     except ImportError as error:
         print(f"no plots: {error}")
         return
-    print(f"wrote {len(paths)} plot(s) in {out} (recovery.png, recovery_form.png, "
-          f"time_to_solution.png, fronts/)")
+    names = [p.name for p in paths if p.parent == Path(out)]
+    fronts = len(paths) - len(names)
+    print(f"wrote {len(paths)} plot(s) in {out} ({', '.join(names)}"
+          + (f", {fronts} in fronts/)" if fronts else ")"))
 
 
 def _read_csv(path: Path):
