@@ -162,7 +162,7 @@ class _Fit:
         return free, loss
 
     def covariance(self, form: _Parametrization, free: np.ndarray, loss: float) -> np.ndarray | None:
-        """Covariance of the free parameters at a least-squares fit (None when invalid)."""
+        """Covariance of the free parameters at a least-squares fit (None when invalid or infinite)."""
         r, J = self.residuals(form.constants(free))
         if r is None:
             return None
@@ -176,7 +176,11 @@ class _Fit:
             inverse = np.linalg.inv(A)
         except np.linalg.LinAlgError:
             return None
-        return inverse * (n * loss / (n - m))
+        with np.errstate(over="ignore", invalid="ignore"):
+            covariance = inverse * (n * loss / (n - m))
+        # A constant the data barely move (a column of 1e-266, as from 1/7e132) has an
+        # infinite variance, and its differences with the others no value: nothing to test.
+        return covariance if np.isfinite(covariance).all() else None
 
 
 def simplest_fraction(value: float, sigma: float, threshold: float) -> float | None:
@@ -264,8 +268,9 @@ def _plausible(form: _Parametrization, free: np.ndarray, covariance: np.ndarray,
                           lambda labels, p=p, v=value: f"{name(p, labels)} = {v:g}"))
         for q in range(p + 1, m):
             for sign in (1.0, -1.0):
-                spread = covariance[p, p] + covariance[q, q] - 2 * sign * covariance[p, q]
-                if not spread > 0:
+                with np.errstate(over="ignore"):  # variances near 1e308: no test to make
+                    spread = covariance[p, p] + covariance[q, q] - 2 * sign * covariance[p, q]
+                if not 0 < spread < math.inf:
                     continue
                 z = abs(free[p] - sign * free[q]) / math.sqrt(spread)
                 if z <= threshold:

@@ -1,6 +1,7 @@
 """Constants fixed to simple fractions or tied together where noisy data cannot tell."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -154,3 +155,19 @@ def test_large_data_decided_on_evenly_spaced_rows_refitted_on_all():
     assert tied is not None
     assert tied.loss == pytest.approx(evaluator.loss(compile_tree(tied.tree, language), data))
     assert 0.5 in list(constants_of(tied.tree))
+
+
+def test_constants_the_data_cannot_see_raise_no_warning():
+    # 2*x + (1/7e132 - 1/7e132), built node by node: the large constants' Jacobian columns
+    # (1e-266) give an infinite covariance, whose differences once leaked a RuntimeWarning
+    # (inf - inf) out of a search's post-processing (examples/newton.py on CI).
+    language = Language(ARITHMETIC, 1, variable_names=("x",))
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 2, 50)
+    data = Dataset.from_arrays(x[:, None], 2.0 * x + rng.normal(0, 0.1, 50))
+    plus, minus, times, divide = (language.primitive(op) for op in "+-*/")
+    tree = Individual([plus, times, Constant(2.0), language.variable(0), minus,
+                       divide, Constant(1.0), Constant(7e132), divide, Constant(1.0), Constant(7e132)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tie_constants(tree, language, Evaluator(language.operator_set), data) is None
