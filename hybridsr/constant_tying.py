@@ -268,7 +268,7 @@ def _plausible(form: _Parametrization, free: np.ndarray, covariance: np.ndarray,
                           lambda labels, p=p, v=value: f"{name(p, labels)} = {v:g}"))
         for q in range(p + 1, m):
             for sign in (1.0, -1.0):
-                with np.errstate(over="ignore"):  # variances near 1e308: no test to make
+                with np.errstate(over="ignore", invalid="ignore"):  # variances near 1e308: no test
                     spread = covariance[p, p] + covariance[q, q] - 2 * sign * covariance[p, q]
                 if not 0 < spread < math.inf:
                     continue
