@@ -160,7 +160,7 @@ def test_large_data_decided_on_evenly_spaced_rows_refitted_on_all():
 
 def test_constants_the_data_cannot_see_raise_no_warning():
     # 2*x + (1/7e132 - 1/7e132), built node by node: the large constants' Jacobian columns
-    # (1e-266) give an infinite covariance, whose differences once leaked a RuntimeWarning
+    # (1e-266) can give an infinite covariance, whose differences once leaked a RuntimeWarning
     # (inf - inf) out of a search's post-processing (examples/newton.py on CI).
     language = Language(ARITHMETIC, 1, variable_names=("x",))
     rng = np.random.default_rng(0)
@@ -208,6 +208,7 @@ def test_plausible_skips_spreads_that_overflow():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         found = _plausible(form, np.array([3.0, 3.0]), covariance, 1.0)
-    # c0 = c1 (spread 0) and c0 = -c1 (spread 4e308, not finite) are both untestable.
+    # c0 = c1 (1e308 + 1e308 + 2e308 overflows) and c0 = -c1 (0 in exact arithmetic, inf - inf
+    # in floats) are both untestable.
     labels = [label(["c0", "c1"]) for _, _, label in found]
     assert not [text for text in labels if text.endswith("c1")], labels
