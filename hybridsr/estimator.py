@@ -169,8 +169,9 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         "score" the largest drop in log-loss per unit of complexity; "best"
         the shortest description length of the held-out data
         (:func:`hybridsr.export.description_lengths`: the cross-validated
-        loss's log-likelihood plus ``log(symbols)`` per node and
-        ``log(rows)/2`` per constant), so that a formula fitting the noise
+        loss's log-likelihood plus ``log(symbols)`` per node and, per
+        constant, ``log(rows)/2`` less what the held-out loss already
+        charges for it), so that a formula fitting the noise
         of a small sample is not picked over the law; without held-out
         losses (``validation_folds=0``) PySR's rule, the highest score among
         those with loss within 1.5x of the lowest. Read when predicting, so
@@ -561,7 +562,8 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
             table = equations_table(front, language, floor,
                                     *((None, 0) if validation is None
                                       else (validation.losses, validation.row_losses.shape[1])),
-                                    loss=settings.config.loss)
+                                    loss=settings.config.loss,
+                                    validation_folds=0 if validation is None else validation.folds)
             if output is not None:
                 write_front_csv(table, output)
             results.append(result)

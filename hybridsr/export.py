@@ -160,7 +160,8 @@ def front_frame(front: Iterable, language: Language, loss_floor: float = 0.0) ->
 
 
 def description_lengths(losses, complexities, n_constants, n_rows: int, n_symbols: int,
-                        loss_floor: float = 0.0, loss: str = "mse") -> np.ndarray:
+                        loss_floor: float = 0.0, loss: str = "mse",
+                        held_out_folds: int = 0) -> np.ndarray:
     """Two-part code length, in nats, of ``n_rows`` data rows under each equation.
 
     The minimum-description-length criterion of exhaustive symbolic
@@ -179,6 +180,16 @@ def description_lengths(losses, complexities, n_constants, n_rows: int, n_symbol
     * the constants, ``n_constants/2 * log(n_rows)``: each stated to the
       precision the rows determine it to.
 
+    With ``held_out_folds`` = K >= 2 the losses are held out: each row's
+    loss was measured with the constants fitted on the other K - 1 folds.
+    Such a loss already pays for every fitted constant: in expectation it
+    exceeds the training loss by ``(1 + K/(K - 1))/2`` nats per constant
+    (half from the training fit's optimism, half from fitting on fewer
+    rows; the linear-Gaussian case, the reason leave-one-out
+    cross-validation behaves like Akaike's criterion). The constants' part
+    is then lowered by that much, to no less than 0, so that the total
+    charges a constant what the Bayesian information criterion does, once.
+
     A longer formula has to lower the loss by a factor that grows with its
     extra nodes and constants and shrinks with the rows: on thirty noisy
     points, two more nodes of twelve symbols cost as much as a 28% lower
@@ -191,12 +202,18 @@ def description_lengths(losses, complexities, n_constants, n_rows: int, n_symbol
     if n_rows < 1 or n_symbols < 2:
         raise ValueError(f"a description length needs rows and at least 2 symbols, got "
                          f"n_rows={n_rows}, n_symbols={n_symbols}")
+    if held_out_folds < 0 or held_out_folds == 1:
+        raise ValueError(f"held_out_folds must be 0 (training losses) or the number of folds "
+                         f"(at least 2) the losses were held out from, got {held_out_folds}")
+    constant_cost = math.log(n_rows) / 2
+    if held_out_folds:
+        constant_cost = max(0.0, constant_cost - (1 + held_out_folds / (held_out_folds - 1)) / 2)
     residual_weight = n_rows if loss == "mae" else n_rows / 2
     usable = np.isfinite(losses)
     with np.errstate(divide="ignore"):
         residuals = residual_weight * np.log(np.maximum(np.where(usable, losses, 1.0), loss_floor))
     lengths = (residuals + complexities * math.log(n_symbols)
-               + n_constants / 2 * math.log(n_rows))
+               + n_constants * constant_cost)
     # A zero loss at a zero floor is -inf: an exact description, shorter than any other.
     return np.where(usable, lengths, np.inf)
 
@@ -208,14 +225,17 @@ def language_symbols(language: Language) -> int:
 
 def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0,
                     validation_losses: Sequence[float] | None = None,
-                    validation_rows: int = 0, loss: str = "mse") -> pd.DataFrame:
+                    validation_rows: int = 0, loss: str = "mse",
+                    validation_folds: int = 0) -> pd.DataFrame:
     """The full table of a front (see the module docstring for the columns).
 
     ``validation_losses``, in the front's complexity order, fill the
     ``validation_loss`` column (NaN without them); measured on
     ``validation_rows`` held-out rows (more than 0) of the loss ``loss``,
     they also give the ``description_length`` column that "best" selection
-    minimises (:func:`description_lengths`).
+    minimises (:func:`description_lengths`; ``validation_folds``, the folds
+    they were held out from, lowers its charge per constant by what the
+    held-out losses already paid).
     """
     table = front_frame(front, language, loss_floor)
     trees = list(table["tree"])
@@ -229,7 +249,8 @@ def equations_table(front: Iterable, language: Language, loss_floor: float = 0.0
     if validation_rows > 0 and not np.isnan(validation_losses).all():
         lengths = description_lengths(validation_losses, table["complexity"],
                                       [constants_of(tree).size for tree in trees],
-                                      validation_rows, language_symbols(language), loss_floor, loss)
+                                      validation_rows, language_symbols(language), loss_floor, loss,
+                                      held_out_folds=validation_folds)
     table.insert(4, "description_length", pd.Series(lengths, dtype=np.float64))
     table.insert(6, "sympy", pd.Series([readable_form(tree_to_sympy(t, language)) for t in trees],
                                        dtype=object))

@@ -70,10 +70,16 @@ class CrossValidation:
         where it is not finite.
         Their number is the ``n`` of the description lengths that model
         selection compares (:func:`hybridsr.export.description_lengths`).
+    folds : int
+        The folds each split had (those asked for, or the number of rows
+        when fewer); 0 when no losses were measured. The description
+        lengths take from it what a held-out loss already charges per
+        constant.
     """
 
     losses: np.ndarray
     row_losses: np.ndarray
+    folds: int
 
 
 def cross_validated_losses(trees: Sequence, language: Language, evaluator: Evaluator,
@@ -123,7 +129,7 @@ def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     n = data.n_rows
     if n < MIN_ROWS:
-        return CrossValidation(np.full(len(trees), np.nan), np.empty((len(trees), 0)))
+        return CrossValidation(np.full(len(trees), np.nan), np.empty((len(trees), 0)), 0)
     sample = rng.permutation(n)[:MAX_ROWS]
     m = sample.size
     if repeats is None:
@@ -158,4 +164,4 @@ def cross_validate(trees: Sequence, language: Language, evaluator: Evaluator,
                                             else None)
             finite = np.all(np.isfinite(fold_losses))
             losses[i] = float(np.average(fold_losses, weights=sizes)) if finite else np.inf
-    return CrossValidation(losses, by_row)
+    return CrossValidation(losses, by_row, min(folds, m))

@@ -274,7 +274,7 @@ def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs, guidance=None
     results = model.search_results_
     info = {"settings": {k: v for k, v in settings.items() if k != "random_state"},
             "stop_reason": results[0].stop_reason, "iterations": results[0].n_iterations,
-            "guidance": model.guidance_}
+            "guidance": model.guidance_, "equations": _selection_inputs(model.equations_)}
     n_evals = int(sum(r.n_evals for r in results))
     # Snapshot times count from the search's start; guidance started "before the search"
     # (guidance_start="start") shifts them, guidance started on a stall ran inside it.
@@ -283,6 +283,21 @@ def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs, guidance=None
     timeline = [(before_search + seconds, formulas)
                 for seconds, formulas in _hybridsr_timeline(results[0].history, model.language_, back)]
     return selected, front, functools.partial(_predict_frame, model, names), n_evals, info, timeline
+
+
+def _selection_inputs(table) -> list[dict]:
+    """What model selection weighed for each front equation, in the front's order, so that a
+    change to the selection rule can be replayed on saved runs without searching again."""
+    from ..expr import constants_of
+
+    def number(value):
+        value = float(value)
+        return value if math.isfinite(value) else None
+
+    return [{"complexity": int(row.complexity), "n_constants": int(constants_of(row.tree).size),
+             "loss": number(row.loss), "validation_loss": number(row.validation_loss),
+             "description_length": number(row.description_length)}
+            for row in table.itertuples(index=False)]
 
 
 #: Fronts kept of a hybridsr run's iterations for its time to solution.
