@@ -1,6 +1,7 @@
 """Benchmark judging, job planning, resumable runs and tables."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -297,3 +298,36 @@ def test_guidance_ablation_summary():
     assert ablation.per_problem(records) == [("Hubble", ["0/1", "2/2"])]
     with pytest.raises(SystemExit):
         ablation.main(["--out", "unused", "--guided", "hybridsr-structur", "--report-only"])
+
+
+def test_selection_replay_picks_again_on_the_saved_front(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "benchmarks" / "selection_replay.py"
+    spec = importlib.util.spec_from_file_location("selection_replay", path)
+    replay = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(replay)
+    # Hubble's 30 rows: a constant costs log(30)/2 - 1.125 = 0.58 nats now, 1.70 in full, so
+    # the two-constant line that holds out 0.5 nats better than the law is picked now but
+    # not when each of its constants costs 1.125 nats more.
+    costs = replay.constant_costs(30)
+    np.testing.assert_allclose([costs["this version"], costs["BIC in full"]],
+                               [math.log(30) / 2 - 1.125, math.log(30) / 2])
+    front = ["785.98", "73.44*D", "74.93*D - 20"]
+    record = {"key": "hybridsr-full/hubble/0", "method": "hybridsr-full", "problem": "hubble",
+              "title": "Hubble", "seed": 0, "status": "ok", "truth": "73.3*D", "test_r2": 0.99,
+              "selected": front[2], "front": front, "selected_exact": False,
+              "selected_form": False,
+              "info": {"equations": [
+                  {"complexity": 1, "n_constants": 1, "description_length": 50.0},
+                  {"complexity": 3, "n_constants": 1, "description_length": 10.0},
+                  {"complexity": 5, "n_constants": 2, "description_length": 9.5}]}}
+    verdicts = replay.replay(record)
+    assert verdicts["this version"] == {"formula": front[2], "exact": False, "form": False}
+    assert verdicts["BIC in full"] == {"formula": front[1], "exact": True, "form": True}
+    (tmp_path / "results-0of1.jsonl").write_text(json.dumps(record) + "\n")
+    assert replay.main([str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "0/0 of 1" in printed and "1/1 of 1" in printed and "hybridsr-full/hubble/0" in printed
+    assert replay.main([str(tmp_path / "empty")]) == 1

@@ -180,6 +180,13 @@ def test_hybridsr_smoke_fit(method):
     np.testing.assert_allclose(formula_values(out.selected, TINY, X), prediction, rtol=1e-6,
                                atol=1e-9 * np.abs(y).max())
     assert bool(out.info["guidance"]) == (method != "hybridsr-gp")
+    # What selection weighed, one entry per front equation, for replaying a new rule offline.
+    weighed = out.info["equations"]
+    assert len(weighed) == len(out.front)
+    assert [entry["complexity"] for entry in weighed] == sorted(e["complexity"] for e in weighed)
+    chosen = [entry["description_length"] for entry in weighed]
+    assert None not in chosen and out.selected == out.front[int(np.argmin(chosen))]
+    assert all(entry["n_constants"] >= 0 and entry["validation_loss"] >= 0 for entry in weighed)
     # A cold kernel cache can spend the whole budget compiling (no snapshot), and guidance
     # can leave the search time for its initial front only (a snapshot, no iteration).
     assert len(out.timeline) <= 48 and (out.timeline or out.info["iterations"] == 0)

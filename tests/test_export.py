@@ -112,6 +112,42 @@ def test_description_lengths_add_residuals_structure_and_constants():
         description_lengths([1.0], [1], [0], n_rows=5, n_symbols=3, loss="absolute")
 
 
+@pytest.mark.parametrize("folds", [2, 5, 10])
+def test_held_out_losses_are_not_charged_for_their_constants_twice(folds):
+    # K-fold held-out losses exceed training ones by about (1 + K/(K-1))/2 nats per constant,
+    # so BIC's log(n)/2 per constant is charged less that much, and never below 0.
+    paid = (1 + folds / (folds - 1)) / 2
+    training = description_lengths([0.5, 0.5], [5, 5], [0, 3], n_rows=40, n_symbols=9)
+    held_out = description_lengths([0.5, 0.5], [5, 5], [0, 3], n_rows=40, n_symbols=9,
+                                   held_out_folds=folds)
+    assert held_out[0] == training[0]
+    np.testing.assert_allclose(training[1] - training[0], 3 * math.log(40) / 2)
+    np.testing.assert_allclose(held_out[1] - held_out[0], 3 * (math.log(40) / 2 - paid))
+    # On 8 rows a constant costs log(8)/2 = 1.04 nats, no more than a held-out loss paid.
+    few = description_lengths([0.5, 0.5], [5, 5], [0, 3], n_rows=8, n_symbols=9,
+                              held_out_folds=folds)
+    assert few[1] == few[0]
+    with pytest.raises(ValueError, match="held_out_folds must be 0 .* got 1"):
+        description_lengths([0.5], [5], [1], n_rows=40, n_symbols=9, held_out_folds=1)
+
+
+def test_a_law_with_one_more_constant_is_not_charged_twice_for_it(language, trees):
+    # Held out on 30 rows in 5 folds, 2ab + sin(a - 0.1) lowers the loss of 2ab + sin(a) by a
+    # factor 1.42, a gain of 5.3 nats against two nodes of 8 symbols (4.2 nats) and one more
+    # constant: at BIC's full price on top of the held-out loss (1.7 nats) the shorter formula
+    # wins, at the rest of BIC's price (0.58 nats) the longer one does.
+    validation = [10.0, 1.0, 0.2, 0.1, 0.1 / 1.42]
+    front = front_of(trees, [10.0, 1.0, 0.15, 0.08, 0.06])
+    twice = equations_table(front, language, 0.0, validation, validation_rows=30)
+    once = equations_table(front, language, 0.0, validation, validation_rows=30,
+                           validation_folds=5)
+    assert select_index(twice, "best") == 3
+    assert select_index(once, "best") == 4
+    np.testing.assert_allclose(once["description_length"],
+                               description_lengths(validation, [1, 3, 5, 7, 9], [1, 0, 1, 1, 2],
+                                                   30, 2 + 5 + 1, held_out_folds=5))
+
+
 def test_best_takes_the_shortest_description_of_the_held_out_rows(language, trees):
     # Held out, 2ab + sin(a) beats 2*a*b by 16%, and 2ab + sin(a - 0.1) beats it by 5%.
     validation = [10.0, 1.0, 0.1, 0.084, 0.08]

@@ -83,7 +83,7 @@ def test_row_losses_average_to_the_mean_held_out_loss(language):
     evaluator = Evaluator(language.operator_set)
     result = cross_validate(trees, language, evaluator, Dataset.from_arrays(X, y), folds=5,
                             rng=np.random.default_rng(0))
-    assert result.row_losses.shape == (2, 23)
+    assert result.row_losses.shape == (2, 23) and result.folds == 5
     np.testing.assert_allclose(result.row_losses.mean(axis=1), result.losses, rtol=1e-9)
 
 
@@ -126,5 +126,5 @@ def test_a_pole_at_one_noisy_point_does_not_displace_the_law():
     assert select_index(by_loss, "best") == 2
     # Its 17 more nodes cost more than its gain on 30 rows says: the law's description is shorter.
     by_length = equations_table(front, language, 0.0, held_out.losses,
-                                held_out.row_losses.shape[1])
+                                held_out.row_losses.shape[1], validation_folds=held_out.folds)
     assert select_index(by_length, "best") == 1
