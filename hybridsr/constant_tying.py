@@ -17,7 +17,16 @@ constants:
    statistic is small are refitted with the rest of the constants free.
 3. One is accepted when the Bayesian information criterion does not rise:
    ``n log(L_new / L) <= log(n)`` for ``n`` rows and mean squared errors
-   ``L``. Steps repeat until none is accepted.
+   ``L``. A constant set to ``p/q`` is also accepted when the two-part
+   code length falls (:func:`fraction_saving`): written out, a fitted
+   constant costs ``log(|c| sqrt(I)) - log(3)/2`` nats, ``I`` its Fisher
+   information (the description length of exhaustive symbolic regression,
+   Bartlett, Desmond and Ferreira 2023), where ``p/q`` costs
+   ``log|p| + log q + log 2``. Planck's exponent fitted as 3.006 on 100
+   noisy rows, its information alone giving it a standard error of
+   0.00035, costs 8.5 nats, the integer 3 costs 1.8: ``3*log(nu)`` is taken
+   when the fit loses less than the 6.7 nats saved, where the criterion
+   alone allows ``log(n)/2 = 2.3``. Steps repeat until none is accepted.
 
 The decisions read at most :data:`MAX_ROWS` rows (evenly spaced, so no
 random numbers are drawn); the simplified constants are then refitted on
@@ -33,14 +42,15 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
 from .evaluate.evaluator import Dataset, Evaluator
 from .expr.tree import Language, Program, compile_tree, constants_of, with_constants
 
-__all__ = ["MAX_DENOMINATOR", "MAX_NUMERATOR", "MAX_ROWS", "TiedConstants", "simplest_fraction",
-           "simplify_front", "tie_constants"]
+__all__ = ["MAX_DENOMINATOR", "MAX_NUMERATOR", "MAX_ROWS", "TiedConstants", "fraction_saving",
+           "simplest_fraction", "simplify_front", "tie_constants"]
 
 #: Largest denominator of the fractions a constant may be set to: the numbers a person writes
 #: in a law (halves, thirds, quarters, fifths, sixths), not ``56/9`` fitted to an approximation.
@@ -161,6 +171,16 @@ class _Fit:
                 break
         return free, loss
 
+    def information(self, form: _Parametrization, free: np.ndarray, loss: float) -> np.ndarray | None:
+        """Fisher information of each free parameter alone, ``(J^T J)_ii / loss`` (Gaussian
+        residuals at the fitted mean squared error; None when invalid)."""
+        r, J = self.residuals(form.constants(free))
+        if r is None or not loss > 0:
+            return None
+        Jf = J @ form.basis
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.einsum("ij,ij->j", Jf, Jf) / loss
+
     def covariance(self, form: _Parametrization, free: np.ndarray, loss: float) -> np.ndarray | None:
         """Covariance of the free parameters at a least-squares fit (None when invalid or infinite)."""
         r, J = self.residuals(form.constants(free))
@@ -197,6 +217,23 @@ def simplest_fraction(value: float, sigma: float, threshold: float) -> float | N
     return None
 
 
+def fraction_saving(value: float, information: float, fraction: float) -> float:
+    """Nats saved by writing the fitted constant ``value`` as the simple ``fraction``.
+
+    A free constant is stated to the precision its Fisher ``information``
+    gives it, ``log(|value| sqrt(information)) - log(3)/2`` nats (exhaustive
+    symbolic regression's parameter code); ``p/q`` costs its numerator,
+    denominator and sign, ``log|p| + log q + log 2``. 0 when writing the
+    fraction is no shorter, or the information is not a positive number.
+    """
+    if not (math.isfinite(information) and information > 0 and value != 0 and fraction != 0):
+        return 0.0
+    exact = Fraction(fraction).limit_denominator(MAX_DENOMINATOR)
+    free_cost = math.log(abs(value)) + 0.5 * math.log(information) - 0.5 * math.log(3)
+    fraction_cost = math.log(abs(exact.numerator)) + math.log(exact.denominator) + math.log(2)
+    return max(0.0, free_cost - fraction_cost)
+
+
 def tie_constants(tree, language: Language, evaluator: Evaluator, data: Dataset, *,
                   loss_floor: float = 0.0) -> TiedConstants | None:
     """``tree`` with constants fixed to simple fractions or tied together where the
@@ -227,11 +264,17 @@ def tie_constants(tree, language: Language, evaluator: Evaluator, data: Dataset,
         if covariance is None:
             break
         trials = _plausible(form, free, covariance, threshold)
+        information = fit.information(form, free, loss)
         accepted = None
-        for _, make, label in trials[:_TRIALS_PER_STEP]:
+        for _, make, label, fraction in trials[:_TRIALS_PER_STEP]:
+            allowance = penalty
+            if fraction is not None and information is not None:
+                column, value = fraction
+                # In the criterion's units (twice nats): BIC's allowance, or the code saved.
+                allowance = max(penalty, 2 * fraction_saving(free[column], information[column], value))
             trial_form, trial_free = make()
             trial_free, trial_loss = fit.refit(trial_form, trial_free)
-            if math.isfinite(trial_loss) and n * math.log(max(trial_loss, 1e-300) / loss) <= penalty:
+            if math.isfinite(trial_loss) and n * math.log(max(trial_loss, 1e-300) / loss) <= allowance:
                 accepted = (trial_form, trial_free, trial_loss, label)
                 break
         if accepted is None:
@@ -250,7 +293,9 @@ def tie_constants(tree, language: Language, evaluator: Evaluator, data: Dataset,
 def _plausible(form: _Parametrization, free: np.ndarray, covariance: np.ndarray,
                threshold: float) -> list:
     """Simplifications within ``threshold`` standard deviations, least deviation first:
-    ``(z, make, label)`` with ``make() -> (parametrization, starting free values)``."""
+    ``(z, make, label, fraction)`` with ``make() -> (parametrization, starting free
+    values)`` and ``fraction`` the ``(free parameter, value)`` a constant is set to (None
+    for a tie)."""
     m = len(free)
     sigma = np.sqrt(np.maximum(np.diag(covariance), 0.0))
     found = []
@@ -265,7 +310,7 @@ def _plausible(form: _Parametrization, free: np.ndarray, covariance: np.ndarray,
         if value is not None:
             z = abs(free[p] - value) / sigma[p]
             found.append((z, lambda p=p, v=value: (form.fixed(p, v), np.delete(free, p)),
-                          lambda labels, p=p, v=value: f"{name(p, labels)} = {v:g}"))
+                          lambda labels, p=p, v=value: f"{name(p, labels)} = {v:g}", (p, value)))
         for q in range(p + 1, m):
             for sign in (1.0, -1.0):
                 with np.errstate(over="ignore", invalid="ignore"):  # variances near 1e308: no test
@@ -280,7 +325,8 @@ def _plausible(form: _Parametrization, free: np.ndarray, covariance: np.ndarray,
                         return form.tied(p, q, sign), np.delete(start, p)
 
                     found.append((z, make, lambda labels, p=p, q=q, sign=sign:
-                                  f"{name(p, labels)} = {'-' if sign < 0 else ''}{name(q, labels)}"))
+                                  f"{name(p, labels)} = {'-' if sign < 0 else ''}{name(q, labels)}",
+                                  None))
     found.sort(key=lambda item: item[0])
     return found
 

@@ -189,7 +189,9 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         fractions, or tie two of them together (``c_i = c_j`` or
         ``c_i = -c_j``), where the data cannot tell the difference: each
         change removes a free parameter and is kept when the Bayesian
-        information criterion does not rise (:mod:`hybridsr.constant_tying`).
+        information criterion does not rise or, for a fraction, when writing
+        it is shorter than writing the constant to the precision the data
+        give it, by more than the fit loses (:mod:`hybridsr.constant_tying`).
         Noisy data then give ``-log(R*(1/n1**2 - 1/n2**2))`` instead of
         ``-0.9991*log(11088920/n1**2 - 11102056/n2**2)``; exact fits, and
         losses other than "mse", are left as they are.
