@@ -193,6 +193,26 @@ def test_front_metrics_size_and_held_out_error():
     assert errors[3] == pytest.approx(1 + (3 - np.mean(y)) ** 2 / np.var(y))
 
 
+def test_front_formulas_are_read_as_written_and_sized_as_sympy_counts():
+    from hybridsr.bench.methods import formula_size, parse_formula
+
+    # Evaluating sqrt(u**2) asks whether u is real, which expands every exp inside it: a
+    # front formula like this one (from a Hubble run, longer there) held a bench job past
+    # its hard limit and lost the fit. Read as written, it is a square root of a square.
+    text = ("sqrt((-99.56*D*exp(3.6e+18/(((9.86 - D)*exp(D) + 52777.11)**2 - 7032777.78))"
+            " + 5)**2)")
+    written = parse_formula(text, ("D",), evaluate=False)
+    assert written.func is sympy.Pow and written.args[0].func is sympy.Pow
+    sizes, errors = front_metrics([text], ("D",), {"D": np.linspace(1.0, 2.0, 5)},
+                                  np.linspace(1.0, 2.0, 5))
+    assert sizes == [formula_size(written)] and len(errors) == 1  # it overflows at these D
+    # Nodes as written, a number one node however it is written.
+    sizes = {"x/2": 3, "x**(3/2)": 3, "-x + 3*y": 7, "x*(x + 1)*(x**2 + 1)": 10, "1/(4*pi)": 1,
+             "sqrt(x)*exp(-y/3)": 10}
+    for formula, size in sizes.items():
+        assert formula_size(parse_formula(formula, ("x", "y"), evaluate=False)) == size, formula
+
+
 def test_parallel_jobs_all_run_once(tmp_path, monkeypatch):
     ran = []
 

@@ -82,7 +82,8 @@ def has_law_form(model: str | sympy.Expr, truth: str | sympy.Expr, points: dict,
     """
     symbols = {name: sympy.Symbol(name) for name in names}
     try:
-        model_expr = sympy.sympify(str(model), locals=symbols)
+        # As written: evaluating a long formula can take minutes (parse_formula).
+        model_expr = sympy.sympify(str(model), locals=symbols, evaluate=False)
         truth_expr = sympy.sympify(str(truth), locals=symbols)
         family, parameters, values = law_parameters(truth_expr)
         variables = [sympy.Symbol(name) for name in points]

@@ -74,21 +74,22 @@ def positive_variables(problem: Problem) -> tuple[str, ...]:
 
 
 def front_metrics(front: list[str], names: tuple[str, ...], X_test, y_test) -> tuple[list, list]:
-    """Each front formula's size (sympy nodes) and held-out NMSE (inf when it cannot be evaluated)."""
+    """Each front formula's size (sympy nodes as written, :func:`~hybridsr.bench.methods.formula_size`)
+    and held-out NMSE (inf when it cannot be evaluated)."""
     import sympy
 
-    from .methods import parse_formula
+    from .methods import formula_size, parse_formula
 
     columns = [np.asarray(X_test[n], dtype=float) for n in names]
     sizes, errors = [], []
     for text in front:
         try:
-            expr = parse_formula(text, names)
+            expr = parse_formula(text, names, evaluate=False)
         except Exception:  # noqa: BLE001 - sympy raises many kinds for text it cannot read
             sizes.append(0)
             errors.append(math.inf)
             continue
-        sizes.append(sum(1 for _ in sympy.preorder_traversal(expr)))
+        sizes.append(formula_size(expr))
         try:
             function = sympy.lambdify([sympy.Symbol(n) for n in names], expr, modules="numpy")
             with np.errstate(all="ignore"):

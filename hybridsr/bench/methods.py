@@ -35,7 +35,7 @@ import sympy
 
 from ..operators import Operator, resolve_operator
 
-__all__ = ["METHOD_NAMES", "FitOutput", "available_methods", "fit_method", "parse_formula",
+__all__ = ["METHOD_NAMES", "FitOutput", "available_methods", "fit_method", "formula_size", "parse_formula",
            "gplearn_to_sympy_string", "operon_to_sympy_string"]
 
 #: The methods :func:`fit_method` knows.
@@ -191,10 +191,23 @@ def fit_method(name: str, problem, X_train, y_train, *, time_budget: float = 60.
                      timeline[0] if timeline else [])
 
 
-def parse_formula(text: str, variable_names: Sequence[str]) -> sympy.Expr:
-    """Read a formula string with every variable name bound to a plain Symbol."""
+def parse_formula(text: str, variable_names: Sequence[str], evaluate: bool = True) -> sympy.Expr:
+    """Read a formula string with every variable name bound to a plain Symbol.
+
+    ``evaluate=False`` keeps the formula as written: sympy's automatic
+    evaluation can take minutes on a long front formula (``sqrt(u**2)`` asks
+    whether ``u`` is real, expanding every ``exp`` inside it)."""
     local = {n: sympy.Symbol(n) for n in variable_names}
-    return sympy.parse_expr(text, local_dict=local)
+    return sympy.parse_expr(text, local_dict=local, evaluate=evaluate)
+
+
+def formula_size(expr: sympy.Expr) -> int:
+    """Nodes of a formula read with ``evaluate=False``, as written (a product nested in a
+    product is not flattened), each number one node however it is written (``3/2``,
+    ``1/(4*pi)``)."""
+    if expr.is_Atom or expr.is_number:
+        return 1
+    return 1 + sum(formula_size(arg) for arg in expr.args)
 
 
 # ------------------------------------------------------------------ data helpers

@@ -202,15 +202,13 @@ def _variable_names(record: dict) -> tuple[str, ...]:
 
 def _front_sizes(record: dict) -> list[int | None]:
     """Each front formula's size as sympy nodes (None where the formula cannot be read)."""
-    import sympy
-
-    from .methods import parse_formula
+    from .methods import formula_size, parse_formula
 
     names = _variable_names(record)
     sizes = []
     for text in record.get("front") or []:
         try:
-            sizes.append(sum(1 for _ in sympy.preorder_traversal(parse_formula(text, names))))
+            sizes.append(formula_size(parse_formula(text, names, evaluate=False)))
         except Exception:  # noqa: BLE001 - sympy raises many kinds for text it cannot read
             sizes.append(None)
     return sizes
