@@ -74,8 +74,9 @@ def positive_variables(problem: Problem) -> tuple[str, ...]:
 
 
 def front_metrics(front: list[str], names: tuple[str, ...], X_test, y_test) -> tuple[list, list]:
-    """Each front formula's size (sympy nodes as written, :func:`~hybridsr.bench.methods.formula_size`)
-    and held-out NMSE (inf when it cannot be evaluated)."""
+    """Each front formula's size (sympy nodes as written,
+    :func:`~hybridsr.bench.methods.formula_size`) and held-out NMSE (inf when it cannot be
+    evaluated)."""
     import sympy
 
     from .methods import formula_size, parse_formula

@@ -35,8 +35,8 @@ import sympy
 
 from ..operators import Operator, resolve_operator
 
-__all__ = ["METHOD_NAMES", "FitOutput", "available_methods", "fit_method", "formula_size", "parse_formula",
-           "gplearn_to_sympy_string", "operon_to_sympy_string"]
+__all__ = ["METHOD_NAMES", "FitOutput", "available_methods", "fit_method", "formula_size",
+           "parse_formula", "gplearn_to_sympy_string", "operon_to_sympy_string"]
 
 #: The methods :func:`fit_method` knows.
 #: ``hybridsr`` is the hybrid (student-guided GP), ``hybridsr-gp`` the GP alone,
