@@ -171,18 +171,9 @@ class _Fit:
                 break
         return free, loss
 
-    def information(self, form: _Parametrization, free: np.ndarray, loss: float) -> np.ndarray | None:
-        """Fisher information of each free parameter alone, ``(J^T J)_ii / loss`` (Gaussian
-        residuals at the fitted mean squared error; None when invalid)."""
-        r, J = self.residuals(form.constants(free))
-        if r is None or not loss > 0:
-            return None
-        Jf = J @ form.basis
-        with np.errstate(over="ignore", invalid="ignore"):
-            return np.einsum("ij,ij->j", Jf, Jf) / loss
-
-    def covariance(self, form: _Parametrization, free: np.ndarray, loss: float) -> np.ndarray | None:
-        """Covariance of the free parameters at a least-squares fit (None when invalid or infinite)."""
+    def normal_matrix(self, form: _Parametrization, free: np.ndarray) -> np.ndarray | None:
+        """``J^T J`` of the free parameters at ``free`` (None when the formula is invalid there
+        or the rows are too few for a covariance)."""
         r, J = self.residuals(form.constants(free))
         if r is None:
             return None
@@ -190,17 +181,23 @@ class _Fit:
         n, m = Jf.shape
         if n <= m:
             return None
-        A = Jf.T @ Jf
-        A = A + _RIDGE * np.diag(np.maximum(np.diag(A), 1e-300))
-        try:
-            inverse = np.linalg.inv(A)
-        except np.linalg.LinAlgError:
-            return None
-        with np.errstate(over="ignore", invalid="ignore"):
-            covariance = inverse * (n * loss / (n - m))
-        # A constant the data barely move (a column of 1e-266, as from 1/7e132) has an
-        # infinite variance, and its differences with the others no value: nothing to test.
-        return covariance if np.isfinite(covariance).all() else None
+        return Jf.T @ Jf
+
+
+def _covariance(normal: np.ndarray, loss: float, n_rows: int) -> np.ndarray | None:
+    """Covariance of the free parameters of a least-squares fit from its normal matrix
+    ``J^T J`` and mean squared error (None when singular or infinite)."""
+    m = normal.shape[0]
+    A = normal + _RIDGE * np.diag(np.maximum(np.diag(normal), 1e-300))
+    try:
+        inverse = np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        covariance = inverse * (n_rows * loss / (n_rows - m))
+    # A constant the data barely move (a column of 1e-266, as from 1/7e132) has an
+    # infinite variance, and its differences with the others no value: nothing to test.
+    return covariance if np.isfinite(covariance).all() else None
 
 
 def simplest_fraction(value: float, sigma: float, threshold: float) -> float | None:
@@ -260,15 +257,19 @@ def tie_constants(tree, language: Language, evaluator: Evaluator, data: Dataset,
     labels = [f"c{i}" for i in range(k)]
     changes = []
     while form.basis.shape[1] > 0:
-        covariance = fit.covariance(form, free, loss)
+        normal = fit.normal_matrix(form, free)
+        covariance = None if normal is None else _covariance(normal, loss, n)
         if covariance is None:
             break
         trials = _plausible(form, free, covariance, threshold)
-        information = fit.information(form, free, loss)
+        # Fisher information of each free parameter alone, Gaussian residuals at the fitted
+        # mean squared error (inf at a zero loss, where fraction_saving finds nothing to save).
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            information = np.diag(normal) / loss
         accepted = None
         for _, make, label, fraction in trials[:_TRIALS_PER_STEP]:
             allowance = penalty
-            if fraction is not None and information is not None:
+            if fraction is not None:
                 column, value = fraction
                 # In the criterion's units (twice nats): BIC's allowance, or the code saved.
                 allowance = max(penalty, 2 * fraction_saving(free[column], information[column], value))
