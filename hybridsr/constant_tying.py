@@ -47,7 +47,8 @@ from fractions import Fraction
 import numpy as np
 
 from .evaluate.evaluator import Dataset, Evaluator
-from .expr.tree import Language, Program, compile_tree, constants_of, with_constants
+from .expr.simplify import remove_inert_nodes
+from .expr.tree import Language, Program, complexity, compile_tree, constants_of, with_constants
 
 __all__ = ["MAX_DENOMINATOR", "MAX_NUMERATOR", "MAX_ROWS", "TiedConstants", "fraction_saving",
            "simplest_fraction", "simplify_front", "tie_constants"]
@@ -312,6 +313,10 @@ def _plausible(form: _Parametrization, free: np.ndarray, covariance: np.ndarray,
             z = abs(free[p] - value) / sigma[p]
             found.append((z, lambda p=p, v=value: (form.fixed(p, v), np.delete(free, p)),
                           lambda labels, p=p, v=value: f"{name(p, labels)} = {v:g}", (p, value)))
+        if sigma[p] > 0 and abs(free[p]) <= threshold * sigma[p]:
+            # 0 takes the nodes it feeds with it (hybridsr.expr.remove_inert_nodes).
+            found.append((abs(free[p]) / sigma[p], lambda p=p: (form.fixed(p, 0.0), np.delete(free, p)),
+                          lambda labels, p=p: f"{name(p, labels)} = 0", (p, 0.0)))
         for q in range(p + 1, m):
             for sign in (1.0, -1.0):
                 with np.errstate(over="ignore", invalid="ignore"):  # variances near 1e308: no test
@@ -336,22 +341,40 @@ def simplify_front(front, language: Language, evaluator: Evaluator, data: Datase
                    loss_floor: float = 0.0) -> list:
     """The front (members with ``tree``, ``loss`` and ``complexity``; the search's hall of
     fame), in ascending complexity, with each equation's constants simplified by
-    :func:`tie_constants` where its loss stays below the simpler equations'; equations
-    a polished neighbour now beats are dropped, so the losses still fall strictly.
+    :func:`tie_constants` where its loss stays below the simpler equations'.
+
+    Nodes that a constant set to 0 or 1 leaves without effect are removed
+    (:func:`hybridsr.expr.remove_inert_nodes`), so a simplified equation can
+    be less complex than before: ``3*log(sqrt(nu**2 - 2.3e16))`` with the
+    constant at 0 is ``3*log(nu)``. The members are then sorted again and
+    equations a simplified neighbour now beats (no less complex and no
+    lower loss) are dropped, so the losses still fall strictly.
 
     An interruption (Ctrl-C) returns the front as it was: nothing is lost.
     """
     members = sorted(front, key=lambda m: m.complexity)
+    rows = data.Xt.T
     try:
-        simplified, ceiling = [], math.inf
+        candidates, ceiling = [], math.inf
         for member in members:
             tied = tie_constants(member.tree, language, evaluator, data, loss_floor=loss_floor)
             if tied is not None and tied.loss < ceiling:
                 member = copy.copy(member)  # a Member, or any object with these attributes
                 member.tree, member.loss = tied.tree, tied.loss
+                pruned = remove_inert_nodes(tied.tree, language, rows)
+                size = complexity(pruned, language)
+                if size < member.complexity:
+                    loss = evaluator.loss(compile_tree(pruned, language), data)
+                    if math.isfinite(loss):
+                        member.tree, member.loss, member.complexity = pruned, loss, size
             if member.loss < ceiling:
-                simplified.append(member)
+                candidates.append(member)
                 ceiling = member.loss
     except KeyboardInterrupt:
         return members
+    simplified, ceiling = [], math.inf
+    for member in sorted(candidates, key=lambda m: (m.complexity, m.loss)):
+        if member.loss < ceiling:
+            simplified.append(member)
+            ceiling = member.loss
     return simplified

@@ -141,3 +141,40 @@ def test_simplify_keeps_variables_apart_when_display_names_clash():
     simpler = simplify_tree(tree, language)
     assert to_string(simpler, language) == "(3.0 * x1)"
     assert simpler[2] is first
+
+
+def test_inert_nodes_go():
+    from hybridsr.expr import remove_inert_nodes
+    rows = np.abs(sample_points(LANGUAGE)) + 0.1  # every variable positive
+    cases = [
+        ([P("+"), x(0), Constant(0.0)], "x0"),
+        ([P("*"), Constant(1.0), P("-"), x(1), Constant(0.0)], "x1"),
+        ([P("/"), P("+"), Constant(0.0), x(2), Constant(1.0)], "x2"),
+        ([P("+"), P("exp"), P("*"), Constant(0.0), x(0), x(1)], "x1 + 1.0"),
+        ([P("-"), x(1), P("/"), Constant(0.0), x(0)], "x1"),
+        ([P("log"), P("exp"), P("*"), Constant(2.5), x(2)], "2.5*x2"),
+        ([P("sqrt"), P("square"), P("-"), x(0), Constant(0.0)], "x0"),
+    ]
+    for nodes, expected in cases:
+        assert str(tree_to_sympy(remove_inert_nodes(Individual(nodes), LANGUAGE, rows),
+                                 LANGUAGE)) == expected
+    # sqrt(t**2) is |t|: it stays where t is negative on some row.
+    tree = Individual([P("sqrt"), P("square"), P("-"), x(0), Constant(1.0)])
+    assert remove_inert_nodes(tree, LANGUAGE, rows - 1.0) == tree
+    assert list(remove_inert_nodes(tree, LANGUAGE, rows + 1.0)) == [P("-"), x(0), Constant(1.0)]
+
+
+@PROPERTY
+@given(trees(LANGUAGE, max_size=20, constant_probability=0.5))
+def test_removing_inert_nodes_keeps_values(tree):
+    from hybridsr.expr import remove_inert_nodes
+    # Constants of 0 and 1 in place of some, so that there is something to remove.
+    nodes = [Constant(float(round(n.value) % 2)) if type(n) is Constant and abs(n.value) < 1.5
+             else n for n in tree]
+    tree = Individual(nodes)
+    X = sample_points(LANGUAGE)
+    pruned = remove_inert_nodes(tree, LANGUAGE, X)
+    assert complexity(pruned, LANGUAGE) <= complexity(tree, LANGUAGE)
+    before, after = values(tree, X), values(pruned, X)
+    finite = np.isfinite(before)
+    np.testing.assert_allclose(after[finite], before[finite], rtol=1e-9, atol=1e-12)

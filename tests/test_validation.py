@@ -63,6 +63,21 @@ def test_tiny_data_and_bad_folds(language):
                                rng=np.random.default_rng(0), repeats=0)
 
 
+def test_constants_a_fold_cannot_determine_have_no_held_out_loss(language):
+    # 8 rows in 5 folds leave 6 or 7 rows to fit on: six constants can pass through any six
+    # of them, and each fold's refit starts from the fit to all 8 rows, held-out ones included.
+    X, y = noisy_line(8, seed=3)
+    trees = [sympy_to_tree("2.0*x", language),
+             sympy_to_tree("0.1 + 2.0*x + 0.1*x**2 + 0.1*x**3 + 0.1*x**4", language),
+             sympy_to_tree("0.1 + 2.0*x + 0.1*x**2 + 0.1*x**3 + 0.1*x**4 + 0.1*x**5", language)]
+    evaluator = Evaluator(language.operator_set)
+    result = cross_validate(trees, language, evaluator, Dataset.from_arrays(X, y), folds=5,
+                            rng=np.random.default_rng(0))
+    assert [compile_tree(t, language).constants.size for t in trees] == [1, 5, 6]
+    assert np.isfinite(result.losses[:2]).all() and result.losses[2] == np.inf
+    assert np.isinf(result.row_losses[2]).all() and np.isfinite(result.row_losses[:2]).all()
+
+
 def test_small_samples_are_split_into_folds_again_and_averaged(language):
     assert [default_repeats(n) for n in (4, 30, 200, 201, 1000, 2000, 10**6)] == \
         [MAX_REPEATS, 10, 10, 10, 2, 1, 1]

@@ -1,9 +1,11 @@
 """Making trees smaller without changing what they compute.
 
 :func:`fold_constants` is cheap and needs no sympy: every subtree without
-variables becomes one constant. :func:`simplify_tree` asks sympy for shorter
-forms and keeps one only when it is expressible in the language, less
-complex than the input, and evaluates like the input on random points.
+variables becomes one constant. :func:`remove_inert_nodes` is as cheap: it
+drops what a constant of 0 or 1 leaves without effect (``t + 0``, ``1*t``)
+and inverse pairs that cancel on the data. :func:`simplify_tree` asks sympy
+for shorter forms and keeps one only when it is expressible in the language,
+less complex than the input, and evaluates like the input on random points.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .sympy_convert import sympy_to_tree, tree_to_sympy
 from .traversal import is_constant, reduce_tree
 from .tree import Constant, Individual, Language, complexity
 
-__all__ = ["fold_constants", "simplify_tree", "evaluate_tree"]
+__all__ = ["fold_constants", "remove_inert_nodes", "simplify_tree", "evaluate_tree"]
 
 # sympy rewrites tried by simplify_tree, cheapest first. All are bounded
 # algebraic passes; sympy.simplify is left out because it tries many
@@ -103,6 +105,65 @@ def fold_constants(tree: Sequence, language: Language) -> Individual:
         return [node, *(n for nodes, _ in arguments for n in nodes)], None
 
     return Individual(reduce_tree(tree, leaf, operator)[0])
+
+
+def remove_inert_nodes(tree: Sequence, language: Language, X: np.ndarray) -> Individual:
+    """``tree`` without the nodes that change nothing on the rows of ``X``.
+
+    Simplifying a fitted formula's constants (:mod:`hybridsr.constant_tying`)
+    sets some to 0 or 1, where they leave nodes without effect: ``t + 0``,
+    ``0 + t``, ``t - 0``, ``t*1``, ``1*t`` and ``t/1`` become ``t``; ``t*0``,
+    ``0*t`` and ``0/t`` become 0. Inverse pairs then cancel: ``log(exp(t))``
+    becomes ``t``, and ``sqrt(t**2)`` becomes ``t`` where ``t >= 0`` on every
+    row (``|t|`` is ``t`` there: ``sqrt(nu**2)`` is the frequency ``nu``).
+    Subtrees without variables are folded (:func:`fold_constants`), so
+    ``exp(0*x)`` ends as 1.
+
+    The result computes what ``tree`` does on every row where ``tree`` is
+    finite, up to rounding; only the built-in operators are read.
+
+    Parameters
+    ----------
+    tree : Individual or sequence of DEAP nodes
+    language : Language
+    X : ndarray of shape (n_samples, n_features)
+        The rows on which ``sqrt(t**2)`` must equal ``t``.
+
+    Returns
+    -------
+    Individual
+        A new tree, no more complex than ``tree``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+
+    def value(nodes: list) -> float | None:
+        return nodes[0].value if len(nodes) == 1 and is_constant(nodes[0]) else None
+
+    def operator(node, arguments: list[list]) -> list:
+        op = language.operator(node)
+        name = op.name if op.definition is None else None
+        if node.arity == 2:
+            left, right = arguments
+            a, b = value(left), value(right)
+            if (name == "+" and b == 0) or (name == "-" and b == 0) or (name in ("*", "/") and b == 1):
+                return left
+            if (name == "+" and a == 0) or (name == "*" and a == 1):
+                return right
+            if (name == "*" and (a == 0 or b == 0)) or (name == "/" and a == 0):
+                return [Constant(0.0)]
+        elif arguments[0][0].arity == 1:
+            inner, argument = language.operator(arguments[0][0]), arguments[0][1:]
+            pair = (name, inner.name if inner.definition is None else None)
+            if pair == ("log", "exp"):
+                return argument
+            if pair == ("sqrt", "square"):
+                with np.errstate(all="ignore"):
+                    if np.all(evaluate_tree(argument, language, X) >= 0):
+                        return argument
+        return [node, *(n for nodes in arguments for n in nodes)]
+
+    pruned = reduce_tree(tree, lambda node: [node], operator)
+    return fold_constants(pruned, language)
 
 
 def simplify_tree(
