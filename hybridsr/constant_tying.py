@@ -12,8 +12,8 @@ constants:
    estimated from the Jacobian, ``s**2 (J^T J)^-1`` with ``s**2`` the
    residual variance.
 2. Each *simplification* removes one free parameter: a constant set to the
-   simplest fraction ``p/q`` (``q <= 6``, ``|p| <= 24``) within its uncertainty, or two
-   constants tied (``c_i = c_j`` or ``c_i = -c_j``). Those whose Wald
+   simplest fraction ``p/q`` (``q <= 6``, ``|p| <= 24``) or to 0 within its
+   uncertainty, or two constants tied (``c_i = c_j`` or ``c_i = -c_j``). Those whose Wald
    statistic is small are refitted with the rest of the constants free.
 3. One is accepted when the Bayesian information criterion does not rise:
    ``n log(L_new / L) <= log(n)`` for ``n`` rows and mean squared errors
@@ -27,6 +27,11 @@ constants:
    0.00035, costs 8.5 nats, the integer 3 costs 1.8: ``3*log(nu)`` is taken
    when the fit loses less than the 6.7 nats saved, where the criterion
    alone allows ``log(n)/2 = 2.3``. Steps repeat until none is accepted.
+
+A constant set to 0 or 1 can leave nodes without effect (``t + 0``,
+``1*t``); :func:`simplify_front` removes them
+(:func:`hybridsr.expr.remove_inert_nodes`), so an equation can move to a
+smaller size on the front.
 
 The decisions read at most :data:`MAX_ROWS` rows (evenly spaced, so no
 random numbers are drawn); the simplified constants are then refitted on

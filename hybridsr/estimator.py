@@ -186,14 +186,16 @@ class HybridSRRegressor(RegressorMixin, BaseEstimator):
         on training losses).
     simplify_constants : bool, default True
         After the search, set a front equation's constants to simple
-        fractions, or tie two of them together (``c_i = c_j`` or
+        fractions or 0, or tie two of them together (``c_i = c_j`` or
         ``c_i = -c_j``), where the data cannot tell the difference: each
         change removes a free parameter and is kept when the Bayesian
         information criterion does not rise or, for a fraction, when writing
         it is shorter than writing the constant to the precision the data
         give it, by more than the fit loses (:mod:`hybridsr.constant_tying`).
         Noisy data then give ``-log(R*(1/n1**2 - 1/n2**2))`` instead of
-        ``-0.9991*log(11088920/n1**2 - 11102056/n2**2)``; exact fits, and
+        ``-0.9991*log(11088920/n1**2 - 11102056/n2**2)``. Nodes a 0 or 1
+        leaves without effect are removed, so an equation can become
+        smaller (:func:`hybridsr.expr.remove_inert_nodes`). Exact fits, and
         losses other than "mse", are left as they are.
     n_jobs : int, optional
         Worker processes for the islands (None or 1: in this process; -1:
