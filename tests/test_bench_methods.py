@@ -187,6 +187,7 @@ def test_hybridsr_smoke_fit(method):
     chosen = [entry["description_length"] for entry in weighed]
     assert None not in chosen and out.selected == out.front[int(np.argmin(chosen))]
     assert all(entry["n_constants"] >= 0 and entry["validation_loss"] >= 0 for entry in weighed)
+    assert all(entry["equation"].count("(") == entry["equation"].count(")") for entry in weighed)
     # A cold kernel cache can spend the whole budget compiling (no snapshot), and guidance
     # can leave the search time for its initial front only (a snapshot, no iteration).
     assert len(out.timeline) <= 48 and (out.timeline or out.info["iterations"] == 0)

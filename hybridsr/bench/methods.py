@@ -300,7 +300,9 @@ def _fit_hybridsr(problem, names, X, y, time_budget, seed, n_jobs, guidance=None
 
 def _selection_inputs(table) -> list[dict]:
     """What model selection weighed for each front equation, in the front's order, so that a
-    change to the selection rule can be replayed on saved runs without searching again."""
+    change to the selection rule can be replayed on saved runs without searching again; with
+    the tree as written (``equation``: every node and constant in full), which the sympy form
+    of the front merges and rounds."""
     from ..expr import constants_of
 
     def number(value):
@@ -309,7 +311,7 @@ def _selection_inputs(table) -> list[dict]:
 
     return [{"complexity": int(row.complexity), "n_constants": int(constants_of(row.tree).size),
              "loss": number(row.loss), "validation_loss": number(row.validation_loss),
-             "description_length": number(row.description_length)}
+             "description_length": number(row.description_length), "equation": row.equation}
             for row in table.itertuples(index=False)]
 
 
