@@ -231,16 +231,20 @@ def test_fraction_saving_is_the_code_a_simple_number_saves():
         assert fraction_saving(3.006, information, 3.0) == 0.0
 
 
+def planck_sample(seed):
+    """Planck's EmpiricalBench problem: its language, evaluator and the sample of ``seed``."""
+    problem = get_problem("planck")
+    operators = OperatorSet.from_spec(problem.binary_operators, problem.unary_operators)
+    language = Language(operators, 2, variable_names=tuple(problem.variable_names))
+    X, y = problem.sample(seed=seed)[:2]
+    return language, Evaluator(operators), Dataset.from_arrays(np.asarray(X, float), y)
+
+
 def test_a_precise_constant_near_an_integer_becomes_it_where_the_code_is_shorter():
     # Planck's law on the EmpiricalBench sample of seed 2 (100 rows), as a search left it:
     # the exponent 3 fitted to 3.006, which lowers the training error by 2.67 nats, more than
     # BIC's log(100)/2 = 2.30 allows for a constant, less than the 6.7 nats writing 3 saves.
-    problem = get_problem("planck")
-    operators = OperatorSet.from_spec(problem.binary_operators, problem.unary_operators)
-    language = Language(operators, 2, variable_names=tuple(problem.variable_names))
-    evaluator = Evaluator(operators)
-    X, y = problem.sample(seed=2)[:2]
-    data = Dataset.from_arrays(np.asarray(X, float), y)
+    language, evaluator, data = planck_sample(2)
     tree, loss = fitted("3.006*log(nu) - log(exp(4.8004e-11*nu/T) - 1) - 114.917", language,
                         evaluator, data)
     exponent = max(abs(c) for c in constants_of(tree) if 2 < abs(c) < 4)
@@ -248,7 +252,7 @@ def test_a_precise_constant_near_an_integer_becomes_it_where_the_code_is_shorter
     tied = tie_constants(tree, language, evaluator, data)
     assert tied is not None and "= 3" in " ".join(tied.changes)
     assert 3.0 in list(constants_of(tied.tree))
-    n = len(y)
+    n = data.n_rows
     assert math.log(n) < n * math.log(tied.loss / loss) < 2 * 6.7
 
 
@@ -256,12 +260,7 @@ def test_a_constant_the_data_cannot_tell_from_zero_goes_with_its_nodes():
     # Planck's law on the EmpiricalBench sample of seed 1 (100 rows), as a search left it:
     # two more constants than the law, 2.3e16 (standard error 7.5e16) and 1.0000009, which
     # together bend the low-frequency end. At 0 and 1 they leave 3*log(nu), the law.
-    problem = get_problem("planck")
-    operators = OperatorSet.from_spec(problem.binary_operators, problem.unary_operators)
-    language = Language(operators, 2, variable_names=tuple(problem.variable_names))
-    evaluator = Evaluator(operators)
-    X, y = problem.sample(seed=1)[:2]
-    data = Dataset.from_arrays(np.asarray(X, float), y)
+    language, evaluator, data = planck_sample(1)
     text = ("3*log(sqrt(nu**2 - 1.68117623272833e+16)) "
             "- log(exp(4.79867261423377e-11*nu/T) - 1.00000088069511) - 114.759500975156")
     tree, loss = fitted(text, language, evaluator, data)

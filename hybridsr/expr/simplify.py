@@ -145,7 +145,7 @@ def remove_inert_nodes(tree: Sequence, language: Language, X: np.ndarray) -> Ind
         if node.arity == 2:
             left, right = arguments
             a, b = value(left), value(right)
-            if (name == "+" and b == 0) or (name == "-" and b == 0) or (name in ("*", "/") and b == 1):
+            if (name in ("+", "-") and b == 0) or (name in ("*", "/") and b == 1):
                 return left
             if (name == "+" and a == 0) or (name == "*" and a == 1):
                 return right
