@@ -372,11 +372,11 @@ def simplify_front(front, language: Language, evaluator: Evaluator, data: Datase
                     loss = evaluator.loss(compile_tree(pruned, language), data)
                     if math.isfinite(loss):
                         member.tree, member.loss, member.complexity = pruned, loss, size
-            if member.loss < ceiling:
-                candidates.append(member)
-                ceiling = member.loss
+            candidates.append(member)
+            ceiling = min(ceiling, member.loss)
     except KeyboardInterrupt:
         return members
+    # One pass drops what a less complex, no worse neighbour beats, simplified or not.
     simplified, ceiling = [], math.inf
     for member in sorted(candidates, key=lambda m: (m.complexity, m.loss)):
         if member.loss < ceiling:
