@@ -380,54 +380,74 @@ def test_crossover_of_leaves_swaps_them():
     assert snapshot(a) == [("const", 2.0)] and snapshot(b) == ["x0"]
 
 
-WRAP_LANG = Language(OperatorSet.from_spec(["+", "*", "/"], ["exp", "log", "square", "sqrt"]), 2)
+WRAP_LANG = Language(OperatorSet.from_spec(["+", "-", "*", "/"], ["exp", "log", "square", "sqrt"]), 2)
 
 
 def wrap_layout(tree, child, tables):
-    """``(i, prefix, offset)`` of a :func:`mut.wrap_inverse_pair` child: it is
-    ``tree[:i] + prefix + t + [c] + tree[end:]``, ``t = tree[i:end]``, ``c`` at ``offset``."""
+    """``(i, shape, c)`` of a :func:`mut.wrap_inverse_pair` child: it is
+    ``tree[:i] + before + t + after + tree[end:]``, ``t = tree[i:end]``, with the
+    shape's fresh-constant slots holding the constant ``c``."""
     for i in range(len(tree)):
         end = subtree_end(tree, i)
-        for prefix in tables.inverse_pairs:
-            offset = len(prefix) + end
-            if len(child) == len(tree) + len(prefix) + 1 and snapshot(child) == snapshot(
-                    tree[:i] + list(prefix) + tree[i:end] + [child[offset]] + tree[end:]):
-                return i, prefix, offset
+        for before, after in tables.inverse_pairs:
+            if len(child) != len(tree) + len(before) + len(after):
+                continue
+            slots = [k for k, node in enumerate(before) if node is None] + [
+                len(before) + end - i + k for k, node in enumerate(after) if node is None]
+            c = child[i + slots[0]]
+            fill = [c if node is None else node for node in before], [
+                c if node is None else node for node in after]
+            if snapshot(child) == snapshot(tree[:i] + fill[0] + tree[i:end] + fill[1] + tree[end:]):
+                return i, (before, after), c.value
     raise AssertionError(f"not a wrapped copy of its parent: {snapshot(child)}")
 
 
 @given(trees(WRAP_LANG), SEEDS)
 def test_wrap_inverse_pair_starts_at_its_parent(tree, seed):
-    """``g(f(t) + c)`` around one subtree ``t``: every old node kept, ``c`` small, and with
-    ``c = 0`` the wrapped subtree computes ``t`` (``|t|`` for ``sqrt(t**2)``) wherever defined."""
+    """A shape around one subtree ``t``: every old node kept, ``c`` small, and as ``c``
+    goes to 0 the wrapped subtree computes ``t`` (``|t|`` for ``sqrt(t**2)``) wherever
+    defined."""
     tables = mut.NodeTables(WRAP_LANG)
     before = snapshot(tree)
     child = mut.wrap_inverse_pair(tree, tables, np.random.default_rng(seed))
     assert snapshot(tree) == before
     assert_valid(child, WRAP_LANG)
     assert not Counter(before) - Counter(snapshot(child))
-    i, prefix, offset = wrap_layout(tree, child, tables)
-    assert type(child[offset]) is Constant and abs(child[offset].value) < 1.0
-    wrapped = Individual(child[i:offset] + [Constant(0.0)])
+    i, (head, tail), c = wrap_layout(tree, child, tables)
+    assert abs(c) < 1.0
+    end = subtree_end(tree, i)
+    # (exp(c*t) - 1)/c is t only in the limit; the other shapes are t at c = 0 exactly.
+    limit = 1e-9 if head[0].name == "div" and head[1].name == "sub" else 0.0
+    wrapped = Individual([Constant(limit) if node is None else node for node in head] + tree[i:end]
+                         + [Constant(limit) if node is None else node for node in tail])
     X = np.random.default_rng(seed).uniform(0.5, 2.0, (20, 2))
     with np.errstate(all="ignore"):
-        old = evaluate_tree(Individual(tree[i:subtree_end(tree, i)]), WRAP_LANG, X)
+        old = evaluate_tree(Individual(tree[i:end]), WRAP_LANG, X)
         new = evaluate_tree(wrapped, WRAP_LANG, X)
-    expected = np.abs(old) if prefix[0].name == "sqrt" else old
+    expected = np.abs(old) if head[0].name == "sqrt" else old
     both = np.isfinite(old) & np.isfinite(new) & (np.abs(old) < 1e100) & (np.abs(old) > 1e-100)
-    np.testing.assert_allclose(new[both], expected[both], rtol=1e-6, atol=1e-9)
+    if limit:
+        both &= np.abs(old) < 10.0
+    np.testing.assert_allclose(new[both], expected[both], rtol=1e-6, atol=1e-6 if limit else 1e-9)
 
 
-def test_wrap_inverse_pair_writes_each_pair_the_language_has():
+def test_wrap_inverse_pair_writes_each_shape_the_language_has():
     shapes = {tuple(snapshot(mut.wrap_inverse_pair(build(WRAP_LANG, "x0"), mut.NodeTables(WRAP_LANG),
                                                    np.random.default_rng(s)))[:3])
-              for s in range(60)}
+              for s in range(80)}
     assert {s[:1] for s in shapes} == {("log",), ("sqrt",), ("div",)}
     assert ("log", "add", "exp") in shapes and ("sqrt", "add", "square") in shapes
+    assert ("div", "sub", "exp") in shapes and ("div", ("const", 1.0), "add") in shapes
     with_inv = Language(OperatorSet.from_spec(["+", "/"], ["inv"]), 1)
     child = mut.wrap_inverse_pair(build(with_inv, "x0"), mut.NodeTables(with_inv), np.random.default_rng(0))
     assert snapshot(child)[:4] == ["inv", "add", "inv", "x0"]
-    # Without "+" (or any undoing pair) it cannot apply, and the island never draws it.
+    # The Bose-Einstein shape needs no "+": exp, -, * and / write it.
+    expm1 = Language(OperatorSet.from_spec(["-", "*", "/"], ["exp"]), 1)
+    child = mut.wrap_inverse_pair(build(expm1, "x0"), mut.NodeTables(expm1), np.random.default_rng(0))
+    layout = snapshot(child)
+    assert layout[:4] == ["div", "sub", "exp", "mul"] and layout[5] == "x0"
+    assert layout[4] == layout[7] and layout[6] == ("const", 1.0)
+    # Without any of these shapes it cannot apply, and the island never draws it.
     no_add = Language(OperatorSet.from_spec(["*", "-"], ["sin"]), 1)
     assert mut.NodeTables(no_add).inverse_pairs == ()
     assert mut.wrap_inverse_pair(build(no_add, "x0"), mut.NodeTables(no_add), np.random.default_rng(0)) is None

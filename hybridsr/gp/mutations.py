@@ -180,45 +180,57 @@ def graft(tree: Individual, tables: NodeTables, rng: np.random.Generator) -> Ind
     return Individual(tree[:i] + donor[:] + tree[subtree_end(tree, i):])
 
 
-def _inverse_pairs(language: Language) -> tuple[tuple, ...]:
-    """The prefixes ``g, +, f`` of :func:`wrap_inverse_pair` the language can write (``g``
-    undoing ``f``); the wrapped subtree and the constant follow them."""
+#: Where a wrap's fresh constant goes among its fixed nodes.
+_FRESH = None
+
+
+def _inverse_pairs(language: Language) -> tuple[tuple[tuple, tuple], ...]:
+    """The shapes :func:`wrap_inverse_pair` can write in ``language``, each as the nodes
+    before and after the wrapped subtree, :data:`_FRESH` marking the fresh constant."""
     names = set(language.operator_set.names)
-    if "+" not in names:
-        return ()
-    add = language.primitive("+")
-    prefixes = [(language.primitive(outer), add, language.primitive(inner))
-                for outer, inner in (("log", "exp"), ("sqrt", "square"))
-                if outer in names and inner in names]
-    if "inv" in names:
-        inv = language.primitive("inv")
-        prefixes.append((inv, add, inv))
-    elif "/" in names:
-        div = language.primitive("/")
-        prefixes.append((div, Constant(1.0), add, div, Constant(1.0)))
-    return tuple(prefixes)
+    p = language.primitive
+    shapes = []
+    if "+" in names:
+        shapes += [((p(outer), p("+"), p(inner)), (_FRESH,))
+                   for outer, inner in (("log", "exp"), ("sqrt", "square"))
+                   if outer in names and inner in names]
+        if "inv" in names:
+            shapes.append(((p("inv"), p("+"), p("inv")), (_FRESH,)))
+        elif "/" in names:
+            shapes.append(((p("/"), Constant(1.0), p("+"), p("/"), Constant(1.0)), (_FRESH,)))
+    if {"exp", "-", "*", "/"} <= names:
+        # (exp(c*t) - 1)/c: the Bose-Einstein and Planck denominators grow from their
+        # small-argument limit t (1/(exp(c*x) - 1) from 1/(c*x)).
+        shapes.append(((p("/"), p("-"), p("exp"), p("*"), _FRESH), (Constant(1.0), _FRESH)))
+    return tuple(shapes)
 
 
 def wrap_inverse_pair(tree: Individual, tables: NodeTables,
                       rng: np.random.Generator) -> Individual | None:
     """Replace a random subtree ``t`` by ``g(f(t) + c)`` where ``g`` undoes ``f``:
-    ``log(exp(t) + c)``, ``sqrt(t**2 + c)`` or ``1/(1/t + c)``, ``c`` a fresh constant.
+    ``log(exp(t) + c)``, ``sqrt(t**2 + c)`` or ``1/(1/t + c)``, or by
+    ``(exp(c*t) - 1)/c``, ``c`` a fresh small constant.
 
-    At ``c = 0`` the tree computes what it did (``|t|`` for the square root),
-    so the new shape starts near its parent and constant fitting moves it:
-    ``c*x`` becomes Planck's ``log(exp(c*x) - 1)``, ``p`` the relativistic
+    As ``c`` goes to 0 the tree computes what it did (``|t|`` for the square
+    root), so the new shape starts near its parent and constant fitting moves
+    it: ``c*x`` becomes Planck's ``log(exp(c*x) - 1)``, ``1/x`` the
+    Bose-Einstein ``1/(exp(c*x) - 1)``, ``p`` the relativistic
     ``sqrt(p**2 + m**2)``, a line a saturating ``x/(1 + c*x)``. Reaching
     those by single-node insertions passes through trees (``exp(t)``,
     ``t**2 + c``) that fit far worse than either end, which selection
-    removes. None when the language lacks ``+`` or every pair's operators.
+    removes. None when the language can write none of these shapes.
     """
     if not tables.inverse_pairs:
         return None
-    prefix = tables.inverse_pairs[int(rng.integers(len(tables.inverse_pairs)))]
+    before, after = tables.inverse_pairs[int(rng.integers(len(tables.inverse_pairs)))]
     i = int(rng.integers(len(tree)))
     end = subtree_end(tree, i)
-    offset = Constant(0.1 * rng.standard_normal())
-    return Individual(tree[:i] + list(prefix) + tree[i:end] + [offset] + tree[end:])
+    offset = 0.1 * rng.standard_normal()
+
+    def filled(nodes):
+        return [Constant(offset) if node is _FRESH else node for node in nodes]
+
+    return Individual(tree[:i] + filled(before) + tree[i:end] + filled(after) + tree[end:])
 
 
 def crossover(first: Individual, second: Individual,
