@@ -389,7 +389,7 @@ def wrap_layout(tree, child, tables):
     shape's fresh-constant slots holding the constant ``c``."""
     for i in range(len(tree)):
         end = subtree_end(tree, i)
-        for before, after in tables.inverse_pairs:
+        for before, after in tables.wrap_shapes:
             if len(child) != len(tree) + len(before) + len(after):
                 continue
             slots = [k for k, node in enumerate(before) if node is None] + [
@@ -449,7 +449,7 @@ def test_wrap_inverse_pair_writes_each_shape_the_language_has():
     assert layout[4] == layout[7] and layout[6] == ("const", 1.0)
     # Without any of these shapes it cannot apply, and the island never draws it.
     no_add = Language(OperatorSet.from_spec(["*", "-"], ["sin"]), 1)
-    assert mut.NodeTables(no_add).inverse_pairs == ()
+    assert mut.NodeTables(no_add).wrap_shapes == ()
     assert mut.wrap_inverse_pair(build(no_add, "x0"), mut.NodeTables(no_add), np.random.default_rng(0)) is None
 
 

@@ -203,7 +203,7 @@ class _Evolution:
             weights[_SWAP_OPERANDS] = 0.0
         if parent.complexity >= self.config.maxsize:
             weights[_ADD_NODE] = weights[_INSERT_NODE] = weights[_WRAP] = 0.0
-        if not self.tables.inverse_pairs:
+        if not self.tables.wrap_shapes:
             weights[_WRAP] = 0.0
         if not self.tables.donors:
             weights[_GRAFT] = 0.0

@@ -37,7 +37,7 @@ class NodeTables:
     """The primitives and variables of a language, grouped for fast random picks,
     and the donor subtrees that :func:`graft` inserts (candidates from guidance)."""
 
-    __slots__ = ("language", "unary", "binary", "variables", "donors", "inverse_pairs")
+    __slots__ = ("language", "unary", "binary", "variables", "donors", "wrap_shapes")
 
     def __init__(self, language: Language, donors: Sequence[Individual] = ()):
         self.language = language
@@ -46,7 +46,7 @@ class NodeTables:
         self.unary = [language.primitive(op.name) for op in ops if op.arity == 1]
         self.binary = [language.primitive(op.name) for op in ops if op.arity == 2]
         self.variables = [language.variable(i) for i in range(language.n_features)]
-        self.inverse_pairs = _inverse_pairs(language)
+        self.wrap_shapes = _wrap_shapes(language)
 
     def __reduce__(self):
         return (NodeTables, (self.language, self.donors))
@@ -184,7 +184,7 @@ def graft(tree: Individual, tables: NodeTables, rng: np.random.Generator) -> Ind
 _FRESH = None
 
 
-def _inverse_pairs(language: Language) -> tuple[tuple[tuple, tuple], ...]:
+def _wrap_shapes(language: Language) -> tuple[tuple[tuple, tuple], ...]:
     """The shapes :func:`wrap_inverse_pair` can write in ``language``, each as the nodes
     before and after the wrapped subtree, :data:`_FRESH` marking the fresh constant."""
     names = set(language.operator_set.names)
@@ -220,9 +220,9 @@ def wrap_inverse_pair(tree: Individual, tables: NodeTables,
     ``t**2 + c``) that fit far worse than either end, which selection
     removes. None when the language can write none of these shapes.
     """
-    if not tables.inverse_pairs:
+    if not tables.wrap_shapes:
         return None
-    before, after = tables.inverse_pairs[int(rng.integers(len(tables.inverse_pairs)))]
+    before, after = tables.wrap_shapes[int(rng.integers(len(tables.wrap_shapes)))]
     i = int(rng.integers(len(tree)))
     end = subtree_end(tree, i)
     offset = 0.1 * rng.standard_normal()
