@@ -392,11 +392,11 @@ def wrap_layout(tree, child, tables):
         for before, after in tables.wrap_shapes:
             if len(child) != len(tree) + len(before) + len(after):
                 continue
-            slots = [k for k, node in enumerate(before) if node is None] + [
-                len(before) + end - i + k for k, node in enumerate(after) if node is None]
+            slots = [k for k, node in enumerate(before) if node is mut._FRESH] + [
+                len(before) + end - i + k for k, node in enumerate(after) if node is mut._FRESH]
             c = child[i + slots[0]]
-            fill = [c if node is None else node for node in before], [
-                c if node is None else node for node in after]
+            fill = [c if node is mut._FRESH else node for node in before], [
+                c if node is mut._FRESH else node for node in after]
             if snapshot(child) == snapshot(tree[:i] + fill[0] + tree[i:end] + fill[1] + tree[end:]):
                 return i, (before, after), c.value
     raise AssertionError(f"not a wrapped copy of its parent: {snapshot(child)}")
@@ -418,8 +418,8 @@ def test_wrap_inverse_pair_starts_at_its_parent(tree, seed):
     end = subtree_end(tree, i)
     # (exp(c*t) - 1)/c is t only in the limit; the other shapes are t at c = 0 exactly.
     limit = 1e-9 if head[0].name == "div" and head[1].name == "sub" else 0.0
-    wrapped = Individual([Constant(limit) if node is None else node for node in head] + tree[i:end]
-                         + [Constant(limit) if node is None else node for node in tail])
+    wrapped = Individual([Constant(limit) if node is mut._FRESH else node for node in head] + tree[i:end]
+                         + [Constant(limit) if node is mut._FRESH else node for node in tail])
     X = np.random.default_rng(seed).uniform(0.5, 2.0, (20, 2))
     with np.errstate(all="ignore"):
         old = evaluate_tree(Individual(tree[i:end]), WRAP_LANG, X)
